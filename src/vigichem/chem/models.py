@@ -1,0 +1,179 @@
+"""Typed records of the regulatory knowledge base and of screening results.
+
+The knowledge base is data (``vigichem/chem/data``), validated into these models at load. The format is
+documented in ``docs/knowledge-base.md``; every regulatory value carries the legal ``source`` it comes from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["controlled", "restricted", "reportable", "declarable", "watch"]
+"""How a finding binds: ``watch`` is never a legal finding, it only flags similarity to a listed chemical."""
+
+Basis = Literal["cas", "structure", "family", "name"]
+"""What matched: the CAS printed in the regulation, the standardised structure, a family rule, or a name."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Limit(_Frozen):
+    """A limit value of a list entry (or of a whole list).
+
+    ``kind="concentration"``: ``value`` in % w/w; at or below it ``status_below`` applies (``None``: the
+    entry does not bind), above it ``status``. ``licence_upper_limit`` (EU 2019/1148 Annex I column 3): a
+    licence may be granted up to it; ``licence_permitted=False`` means no licence regime exists.
+    ``kind="quantity"``: ``value`` with a mass or volume ``unit`` (``g``, ``kg``, ``t``, ``mL``, ``L``); a
+    quantity above it makes the ``status`` apply (e.g. a declaration threshold).
+    """
+
+    kind: Literal["concentration", "quantity"]
+    value: float = Field(ge=0)
+    unit: str
+    status: Status
+    status_below: Status | None = None
+    licence_upper_limit: float | None = None
+    licence_permitted: bool | None = None
+    activity: str | None = None  # for quantity limits: production, processing, consumption, import, export …
+    jurisdictions: tuple[str, ...] | None = None  # None: wherever the list applies
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    source: str
+    note: str | None = None
+
+
+class Entry(_Frozen):
+    """One entry of a regulatory list, as the law numbers it."""
+
+    entry: str  # as the law numbers it: "1A(1)", "2B(4)", "Annex I", "Category 1" …
+    name: str
+    names_fr: tuple[str, ...] = ()
+    synonyms: tuple[str, ...] = ()  # further names, any language
+    cas: tuple[str, ...] = ()  # as printed in the regulation; check digit valid
+    smiles: str | None = None  # only where the identity is unambiguous
+    family: str | None = None  # id of a family rule in families.yaml
+    status: Status | None = None  # overrides the list's default status
+    limits: tuple[Limit, ...] = ()
+    covers_salts: bool | None = None  # overrides the list's default
+    covers_isomers: bool | None = None  # stereo- (and for DEA optical) isomers
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    codes: dict[str, str] = Field(default_factory=dict)  # e.g. {"cn": "2847 00 00", "dea": "8520"}
+    source: str
+    note: str | None = None
+
+
+class RegulatoryList(_Frozen):
+    """A regulatory list: its legal source, default status, defaults for salts/isomers, and its entries."""
+
+    id: str
+    title: str
+    title_fr: str | None = None
+    short: str  # shown as a finding's ``list``
+    authority: str
+    source: str
+    url: str | None = None
+    version: str | None = None
+    effective_from: dt.date | None = None
+    status: Status
+    covers_salts: bool = False
+    covers_isomers: bool = True
+    limits: tuple[Limit, ...] = ()  # apply to every entry that has none of its own
+    precedence_over_me: tuple[str, ...] = ()  # list ids whose match excludes this list ("except Schedule 1")
+    entries: tuple[Entry, ...]
+    note: str | None = None
+
+
+class Jurisdiction(_Frozen):
+    """A place where lists apply. ``inherits``: jurisdictions whose lists also apply here."""
+
+    code: str
+    name: str
+    name_fr: str
+    lists: tuple[str, ...] = ()
+    inherits: tuple[str, ...] = ()
+    source: str
+    note: str | None = None
+
+
+class FamilyRule(_Frozen):
+    """A family entry written as the law writes it, as a structural rule (see docs/knowledge-base.md)."""
+
+    id: str
+    description: str  # the legal wording
+    smarts: str
+    substituents: tuple[dict[str, object], ...] = ()  # predicates on groups attached at mapped atoms
+    elements: dict[str, object] = Field(default_factory=dict)  # whole-molecule element predicates
+    exemptions: tuple[dict[str, str], ...] = ()  # named exemptions: {name, cas, smiles, source}
+    positives: tuple[dict[str, str], ...] = ()  # listed chemicals that must match: {name, cas, smiles}
+    negatives: tuple[dict[str, str], ...] = ()  # chemicals that must not match: {name, cas?, smiles, why}
+    source: str
+    note: str | None = None
+
+
+# ---- screening results -------------------------------------------------------------------------------
+
+
+class Identity(_Frozen):
+    """What the query was resolved to."""
+
+    cas: str | None = None
+    name: str | None = None
+    smiles: str | None = None
+    inchikey: str | None = None
+
+
+class Finding(_Frozen):
+    """One reason a chemical is controlled (or watched): list, entry, jurisdiction, basis, status, source."""
+
+    list: str
+    entry: str
+    jurisdiction: str
+    basis: Basis
+    status: Status
+    reason: str
+    source: str
+    component: str | None = None  # for mixtures: which component fired
+    similarity: float | None = None  # for watch findings
+
+
+class Component(_Frozen):
+    """A component of a product or mixture."""
+
+    query: str
+    concentration: float | None = None  # % w/w
+
+
+class ScreeningResult(_Frozen):
+    """The answer to one screening query."""
+
+    query: str
+    identity: Identity | None
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[dict[str, object], ...] = ()
+    components: tuple[ScreeningResult, ...] = ()  # for mixtures: each component's own result
+
+    @property
+    def controlled(self) -> bool:
+        """True when any legal (non-watch) finding was made."""
+        return any(f.status != "watch" for f in self.findings)
+
+
+__all__ = [
+    "Basis",
+    "Component",
+    "Entry",
+    "FamilyRule",
+    "Finding",
+    "Identity",
+    "Jurisdiction",
+    "Limit",
+    "RegulatoryList",
+    "ScreeningResult",
+    "Status",
+]
