@@ -1,0 +1,325 @@
+"""Chemical structures: parsing, routing guesses and standardisation.
+
+Identity by structure means comparing *standardised parents*: the submitted structure is cleaned up
+(explicit hydrogens removed, metals disconnected, functional groups normalised), reduced to its parent
+fragment (counter-ions, water of hydration and solvents dropped), and neutralised where a neutral form
+exists. A salt or hydrate of a listed chemical then gives the same parent as the chemical itself.
+
+Two keys are kept:
+
+* ``inchikey``: the full standard InChIKey of the parent (stereo and isotopes included);
+* ``skeleton_key``: the first block (14 characters) of the standard InChIKey of the parent after stereo
+  and isotope labels have been removed. It is equal for stereoisomers, isotopologues, salts, hydrates and
+  charged forms of one chemical. Limits: tautomers that standard InChI does not treat as mobile-H forms
+  (keto/enol, for example) get different keys; a quaternary ammonium cation keeps its charge (it has no
+  neutral form) and so keys as the cation; two different skeletons sharing the 14-character hash is
+  possible in principle (a 64-bit hash) but not expected at the scale of the regulatory lists.
+
+RDKit reports problems through its log; every call here blocks the warning and info logs and captures
+the error log (nothing reaches stderr), and puts RDKit's own reason into the
+:class:`~vigichem.errors.InvalidStructure` it raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rdkit import Chem, rdBase
+from rdkit.Chem import rdinchi, rdMolDescriptors
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from vigichem.errors import InvalidStructure
+
+__all__ = [
+    "MAX_INPUT_LENGTH",
+    "Structure",
+    "looks_like_inchi",
+    "looks_like_inchikey",
+    "looks_like_smiles",
+    "parse_inchi",
+    "parse_smiles",
+    "standardise",
+    "standardise_fragments",
+    "structure_from_text",
+]
+
+MAX_INPUT_LENGTH = 5000
+"""Longest SMILES or InChI accepted; the regulatory lists hold nothing near it."""
+
+_INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{8}[SN][A-Z]-[A-Z]$")
+_INCHI = re.compile(r"^InChI=1S?/\S+$")
+# Tokens of the SMILES grammar (OpenSMILES): organic-subset atoms, bracket atoms, bonds, branches,
+# ring closures, dots. A name such as "acetone" or "sarin" fails at its first non-SMILES letter.
+_SMILES_TOKEN = re.compile(r"Cl|Br|[BCNOPSFI]|[bcnops]|\[[^\[\]]+\]|[-=#$:/\\.()]|%\d\d|\d|[*~]")
+_RDKIT_TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s?")
+
+
+@dataclass(frozen=True, slots=True)
+class Structure:
+    """A standardised chemical structure.
+
+    ``mol`` is the standardised parent (treat it as read-only). ``removed_fragments`` lists the canonical
+    SMILES of what was stripped (counter-ions, water, solvents); ``charge_changed`` is True when the parent
+    was neutralised (a protonated amine, a carboxylate). Together they let a finding say "matched as the
+    parent of a salt".
+    """
+
+    mol: Chem.Mol
+    smiles: str
+    inchi: str
+    inchikey: str
+    skeleton_key: str
+    formula: str
+    removed_fragments: tuple[str, ...] = ()
+    charge_changed: bool = False
+
+    @property
+    def is_salt_or_mixture_parent(self) -> bool:
+        """True when the parent was obtained by stripping fragments or changing the charge."""
+        return bool(self.removed_fragments) or self.charge_changed
+
+    @property
+    def formal_charge(self) -> int:
+        """Net formal charge of the parent (non-zero only for cations such as quaternary ammoniums)."""
+        return int(Chem.GetFormalCharge(self.mol))
+
+
+# The standardiser objects are built once: constructing them dominates the cost of a small molecule.
+_CLEANUP_PARAMS = rdMolStandardize.CleanupParameters()
+_NORMALIZER = rdMolStandardize.NormalizerFromParams(_CLEANUP_PARAMS)
+_METAL_DISCONNECTOR = rdMolStandardize.MetalDisconnector()
+_REIONIZER = rdMolStandardize.Reionizer()
+_FRAGMENT_CHOOSER = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
+_UNCHARGER = rdMolStandardize.Uncharger(canonicalOrder=True)
+
+
+def _rdkit_reason(messages: str, fallback: str) -> str:
+    """Condense RDKit's captured log into one line, without timestamps or the echo of the input."""
+    lines = [_RDKIT_TIMESTAMP.sub("", line).strip() for line in messages.splitlines()]
+    useful: list[str] = []
+    for line in lines:
+        if not line or line in useful:
+            continue
+        useful.append(line)
+    # The SMILES parser repeats the input and a caret line; keep the statements that explain.
+    explaining = [line for line in useful if "Error" in line or "valence" in line or "kekulize" in line]
+    chosen = explaining or useful
+    return "; ".join(chosen[:3]) if chosen else fallback
+
+
+def _check_text(text: str, kind: str) -> str:
+    if not isinstance(text, str):
+        raise InvalidStructure(f"{kind} must be text, not {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidStructure(f"empty {kind}")
+    if len(stripped) > MAX_INPUT_LENGTH:
+        raise InvalidStructure(
+            f"{kind} is {len(stripped)} characters long, above the limit of {MAX_INPUT_LENGTH}",
+            details={"length": len(stripped), "limit": MAX_INPUT_LENGTH},
+        )
+    return stripped
+
+
+def parse_smiles(text: str) -> Chem.Mol:
+    """Parse and sanitise a SMILES string.
+
+    Raises :class:`InvalidStructure` with RDKit's reason (syntax error position, valence, aromaticity)
+    when RDKit cannot read it; RDKit's log is captured, nothing is printed.
+    """
+    smiles = _check_text(text, "SMILES")
+    if any(ch.isspace() for ch in smiles):
+        # RDKit treats text after whitespace as a name; a query with spaces is not one structure.
+        raise InvalidStructure(f"SMILES {smiles!r} contains whitespace", details={"input": smiles})
+    with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
+        mol = Chem.MolFromSmiles(smiles)
+    if mol is None or mol.GetNumAtoms() == 0:
+        reason = _rdkit_reason(capture.messages, "no atoms")
+        raise InvalidStructure(
+            f"cannot read SMILES {smiles!r}: {reason}", details={"input": smiles, "reason": reason}
+        )
+    return mol
+
+
+def parse_inchi(text: str) -> Chem.Mol:
+    """Parse a standard or non-standard InChI (``InChI=1S/...`` or ``InChI=1/...``).
+
+    Raises :class:`InvalidStructure` with the InChI library's message when it cannot be read.
+    """
+    inchi = _check_text(text, "InChI")
+    if not inchi.startswith("InChI="):
+        raise InvalidStructure(f"InChI {inchi!r} does not start with 'InChI='", details={"input": inchi})
+    with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
+        mol, return_code, message, log = rdinchi.InchiToMol(inchi, True, True)
+    if mol is None or mol.GetNumAtoms() == 0:
+        reason = _inchi_reason(message, log) or _rdkit_reason(capture.messages, f"return code {return_code}")
+        raise InvalidStructure(
+            f"cannot read InChI {inchi!r}: {reason}", details={"input": inchi, "reason": reason}
+        )
+    parsed: Chem.Mol = mol
+    return parsed
+
+
+def _inchi_reason(message: str, log: str) -> str:
+    """The InChI library's diagnosis: its message, or the ``Structure: ...`` line of its log."""
+    if message.strip():
+        return message.strip()
+    for line in reversed(log.splitlines()):
+        if line.startswith("Structure:"):
+            # "Structure: 1 Syntax error (-2) in POLYMER_LAYER (36)" -> drop the structure number.
+            return re.sub(r"^Structure:\s*\d+\s*", "", line).strip()
+    return ""
+
+
+def looks_like_inchikey(text: str) -> bool:
+    """True when ``text`` has the shape of a standard InChIKey (14-8+flag+version-protonation)."""
+    return bool(_INCHIKEY.match(text.strip()))
+
+
+def looks_like_inchi(text: str) -> bool:
+    """True when ``text`` starts like an InChI string (``InChI=1S/`` or ``InChI=1/``)."""
+    return bool(_INCHI.match(text.strip()))
+
+
+def looks_like_smiles(text: str) -> bool:
+    """A cheap, syntax-only guess that ``text`` is a SMILES string.
+
+    The whole text must split into SMILES tokens with balanced branches. Names with ordinary letters
+    ("acetone", "sarin", "phosgene") fail; short names made only of element symbols ("CO", "CS", "NO")
+    pass because they *are* valid SMILES, so a router should try an exact name or CAS hit first. A True
+    answer does not promise that RDKit can sanitise the structure: :func:`parse_smiles` decides that.
+    """
+    candidate = text.strip()
+    if not candidate or any(ch.isspace() for ch in candidate) or looks_like_inchi(candidate):
+        return False
+    position = 0
+    depth = 0
+    has_atom = False
+    while position < len(candidate):
+        token = _SMILES_TOKEN.match(candidate, position)
+        if token is None:
+            return False
+        value = token.group()
+        if value == "(":
+            depth += 1
+        elif value == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+        elif value[0].isalpha() or value[0] in "[*":
+            has_atom = True
+        position = token.end()
+    return depth == 0 and has_atom
+
+
+def _canonical_fragment_smiles(mol: Chem.Mol) -> tuple[str, ...]:
+    return tuple(sorted(Chem.MolToSmiles(fragment) for fragment in Chem.GetMolFrags(mol, asMols=True)))
+
+
+def _cleanup(mol: Chem.Mol) -> Chem.Mol:
+    """RDKit's Cleanup (remove Hs, disconnect metals, normalise, reionise) with prebuilt objects."""
+    cleaned = Chem.RemoveHs(mol, sanitize=True)
+    cleaned = _METAL_DISCONNECTOR.Disconnect(cleaned)
+    cleaned = _NORMALIZER.normalize(cleaned)
+    cleaned = _REIONIZER.reionize(cleaned)
+    Chem.AssignStereochemistry(cleaned, cleanIt=True, force=True)
+    return cleaned
+
+
+def _skeleton_key(parent: Chem.Mol) -> str:
+    """First InChIKey block of the parent with stereo and isotope labels removed."""
+    flat = Chem.Mol(parent)
+    Chem.RemoveStereochemistry(flat)
+    for atom in flat.GetAtoms():
+        atom.SetIsotope(0)
+    key = _inchikey(flat)
+    return key.split("-")[0] if key else Chem.MolToSmiles(flat, isomericSmiles=False)
+
+
+def _inchi_and_key(mol: Chem.Mol) -> tuple[str, str]:
+    with rdBase.BlockLogs():
+        inchi: str = rdinchi.MolToInchi(mol, "")[0] or ""
+        key: str = rdinchi.InchiToInchiKey(inchi) if inchi else ""
+    return inchi, key or ""
+
+
+def _inchikey(mol: Chem.Mol) -> str:
+    return _inchi_and_key(mol)[1]
+
+
+def _structure_of_parent(parent: Chem.Mol, removed: tuple[str, ...], charge_changed: bool) -> Structure:
+    inchi, inchikey = _inchi_and_key(parent)
+    return Structure(
+        mol=parent,
+        smiles=Chem.MolToSmiles(parent),
+        inchi=inchi,
+        inchikey=inchikey,
+        skeleton_key=_skeleton_key(parent),
+        formula=rdMolDescriptors.CalcMolFormula(parent),
+        removed_fragments=removed,
+        charge_changed=charge_changed,
+    )
+
+
+def standardise(mol: Chem.Mol) -> Structure:
+    """Standardise ``mol`` to its parent and compute its identity keys.
+
+    Steps: cleanup (explicit H removal, metal disconnection, normalisation, reionisation), the largest
+    organic fragment as parent, then neutralisation where a neutral form exists. Raises
+    :class:`InvalidStructure` when RDKit cannot standardise the molecule.
+    """
+    if mol is None or mol.GetNumAtoms() == 0:
+        raise InvalidStructure("no structure to standardise (empty molecule)")
+    try:
+        with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
+            cleaned = _cleanup(mol)
+            chosen = _FRAGMENT_CHOOSER.choose(cleaned)
+            parent = _UNCHARGER.uncharge(chosen)
+    except (RuntimeError, ValueError) as error:  # RDKit raises these on sanitisation failures
+        reason = _rdkit_reason(capture.messages, str(error))
+        raise InvalidStructure(
+            f"cannot standardise structure: {reason}", details={"reason": reason}
+        ) from None
+    removed = _removed_fragments(cleaned, chosen)
+    charge_changed = _charge_signature(parent) != _charge_signature(chosen)
+    return _structure_of_parent(parent, removed, charge_changed)
+
+
+def standardise_fragments(mol: Chem.Mol) -> tuple[Structure, ...]:
+    """Standardise every distinct fragment of ``mol`` on its own, largest first.
+
+    :func:`standardise` keeps one parent; for a salt whose counter-ion is itself a chemical of interest
+    (an amine salt of a larger acid, say) a screener should look at each fragment. Inorganic counter-ions
+    and water come back too (as their own neutral forms); the caller decides what to screen.
+    """
+    if mol is None or mol.GetNumAtoms() == 0:
+        raise InvalidStructure("no structure to standardise (empty molecule)")
+    fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
+    results: dict[str, Structure] = {}
+    for fragment in sorted(fragments, key=lambda f: -f.GetNumHeavyAtoms()):
+        structure = standardise(fragment)
+        results.setdefault(structure.inchikey or structure.smiles, structure)
+    return tuple(results.values())
+
+
+def _charge_signature(mol: Chem.Mol) -> tuple[int, ...]:
+    return tuple(atom.GetFormalCharge() for atom in mol.GetAtoms())
+
+
+def _removed_fragments(cleaned: Chem.Mol, chosen: Chem.Mol) -> tuple[str, ...]:
+    """Canonical SMILES of the fragments of ``cleaned`` other than the chosen parent fragment."""
+    if cleaned.GetNumAtoms() == chosen.GetNumAtoms():
+        return ()
+    all_fragments = list(_canonical_fragment_smiles(cleaned))
+    chosen_smiles = Chem.MolToSmiles(chosen)
+    if chosen_smiles in all_fragments:
+        all_fragments.remove(chosen_smiles)
+    return tuple(all_fragments)
+
+
+def structure_from_text(text: str) -> Structure:
+    """Parse SMILES or InChI text (chosen by its prefix) and standardise it."""
+    stripped = _check_text(text, "structure")
+    mol = parse_inchi(stripped) if stripped.startswith("InChI=") else parse_smiles(stripped)
+    return standardise(mol)
