@@ -1,0 +1,201 @@
+"""The vigichem EPCIS 2.0 extension namespace: fields that EPCIS lacks for chemical security.
+
+EPCIS 2.0 lets a user add fields to an event as long as they live in their own namespace (EPCIS 2.0 §7.1.2;
+in JSON-LD a compact IRI ``prefix:name`` whose prefix is bound in the document's ``@context``). vigichem's
+namespace is :data:`NAMESPACE` (``https://vigichem.org/epcis/ext/``), written with the prefix ``vc``::
+
+    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                 {"vc": "https://vigichem.org/epcis/ext/"}]
+    ...
+    "vc:customerRef": "pty-3kq7...",          the buyer's pseudonymous party reference (never personal data)
+    "vc:paymentMethod": "card",               one of PAYMENT_METHODS
+    "vc:statedEndUse": "swimming pool care",  the end use the buyer stated (free text, no personal data)
+    "vc:concentration": [{"substance": "7722-84-1", "percent": 30.0}]   % w/w as sold
+
+The fields are part of the hashed event record (CBV 2.0 hashes user extensions too), so nothing in them may
+ever need erasing: personal data stays in the vault (:mod:`vigichem.ledger.vault`) and the event carries the
+reference only. Readers accept the ``vc:`` prefix, the full IRI, or any other prefix that the document's
+``@context`` binds to :data:`NAMESPACE`. ``docs/events.md`` documents every field with examples.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from vigichem.errors import InvalidDocument
+
+NAMESPACE = "https://vigichem.org/epcis/ext/"
+PREFIX = "vc"
+CONTEXT_ENTRY: dict[str, str] = {PREFIX: NAMESPACE}
+"""The object to append to a document's ``@context`` list."""
+
+CUSTOMER_REF = "customerRef"
+PAYMENT_METHOD = "paymentMethod"
+STATED_END_USE = "statedEndUse"
+CONCENTRATION = "concentration"
+FIELDS = (CUSTOMER_REF, PAYMENT_METHOD, STATED_END_USE, CONCENTRATION)
+
+PAYMENT_METHODS = ("cash", "card", "bank_transfer", "invoice", "cheque", "mobile", "crypto", "other")
+"""Payment methods as recorded; ``cash`` and ``crypto`` matter to detection rules (EU 2019/1148 Art. 9)."""
+
+PARTY_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+"""A party reference: 1–128 characters, letters, digits and ``. _ : -``; no spaces, so no names."""
+
+MAX_END_USE_CHARS = 500
+
+
+def _prefixes_for_namespace(context: Any) -> set[str]:
+    """Prefixes that a JSON-LD ``@context`` (string, object or list of them) binds to :data:`NAMESPACE`."""
+    found = {PREFIX}
+    items = context if isinstance(context, list) else [context]
+    for item in items:
+        if isinstance(item, Mapping):
+            for key, value in item.items():
+                iri = value.get("@id") if isinstance(value, Mapping) else value
+                if iri == NAMESPACE:
+                    found.add(str(key))
+    return found
+
+
+def extension_value(event: Mapping[str, Any], field: str, context: Any = None) -> Any:
+    """The value of a vigichem extension ``field`` in an event, or ``None``.
+
+    ``context``: the document's ``@context`` when the event does not carry its own; extra prefixes bound to
+    the namespace there are honoured.
+    """
+    iri = NAMESPACE + field
+    if iri in event:
+        return event[iri]
+    prefixes = _prefixes_for_namespace(context) | _prefixes_for_namespace(event.get("@context"))
+    for prefix in sorted(prefixes):
+        key = f"{prefix}:{field}"
+        if key in event:
+            return event[key]
+    return None
+
+
+def party_ref_of(event: Mapping[str, Any], context: Any = None) -> str | None:
+    """The pseudonymous party reference of an event (``vc:customerRef``), or ``None``.
+
+    This is what the store writes to ``ledger_events.party_ref``. A value that is not a well-formed
+    reference (see :data:`PARTY_REF_RE`) is not returned; :func:`check_extensions` reports it.
+    """
+    value = extension_value(event, CUSTOMER_REF, context)
+    if isinstance(value, str) and PARTY_REF_RE.match(value):
+        return value
+    return None
+
+
+def check_extensions(
+    event: Mapping[str, Any], pointer: str = "", context: Any = None
+) -> list[dict[str, str]]:
+    """Semantic errors in an event's vigichem extension fields, as ``{"path", "message"}`` (JSON pointers).
+
+    An empty list means the fields are absent or well-formed. ``pointer`` is the event's own JSON pointer
+    (e.g. ``/epcisBody/eventList/3``) so that errors point into the whole document.
+    """
+    errors: list[dict[str, str]] = []
+
+    def error(field: str, message: str) -> None:
+        errors.append({"path": f"{pointer}/{PREFIX}:{field}", "message": message})
+
+    ref = extension_value(event, CUSTOMER_REF, context)
+    if ref is not None and not (isinstance(ref, str) and PARTY_REF_RE.match(ref)):
+        error(
+            CUSTOMER_REF, "must be a party reference of 1-128 letters, digits or . _ : - (no personal data)"
+        )
+    payment = extension_value(event, PAYMENT_METHOD, context)
+    if payment is not None and payment not in PAYMENT_METHODS:
+        error(PAYMENT_METHOD, f"unknown payment method {payment!r}; known: {', '.join(PAYMENT_METHODS)}")
+    end_use = extension_value(event, STATED_END_USE, context)
+    if end_use is not None and not (isinstance(end_use, str) and 0 < len(end_use) <= MAX_END_USE_CHARS):
+        error(STATED_END_USE, f"must be a non-empty text of at most {MAX_END_USE_CHARS} characters")
+    concentration = extension_value(event, CONCENTRATION, context)
+    if concentration is not None:
+        errors.extend(_check_concentration(concentration, f"{pointer}/{PREFIX}:{CONCENTRATION}"))
+    return errors
+
+
+def _check_concentration(value: Any, path: str) -> list[dict[str, str]]:
+    if not isinstance(value, list) or not value:
+        return [{"path": path, "message": "must be a non-empty list of {substance, percent} objects"}]
+    errors: list[dict[str, str]] = []
+    total = 0.0
+    for index, item in enumerate(value):
+        where = f"{path}/{index}"
+        if (
+            not isinstance(item, Mapping)
+            or not isinstance(item.get("substance"), str)
+            or not item["substance"]
+        ):
+            errors.append({"path": where, "message": "needs a non-empty 'substance' (CAS number or name)"})
+            continue
+        percent = item.get("percent")
+        if isinstance(percent, bool) or not isinstance(percent, int | float) or not math.isfinite(percent):
+            errors.append({"path": f"{where}/percent", "message": "must be a number (% w/w)"})
+        elif not 0 < percent <= 100:
+            errors.append({"path": f"{where}/percent", "message": f"{percent} is outside (0, 100] % w/w"})
+        else:
+            total += float(percent)
+    if total > 100.0 + 1e-9:
+        errors.append({"path": path, "message": f"concentrations sum to {total:g} % w/w, above 100 %"})
+    return errors
+
+
+def build_extensions(
+    *,
+    customer_ref: str | None = None,
+    payment_method: str | None = None,
+    stated_end_use: str | None = None,
+    concentration: list[tuple[str, float]] | None = None,
+) -> dict[str, Any]:
+    """The extension members to merge into an event (``vc:``-prefixed keys); absent values are left out.
+
+    Raises :class:`~vigichem.errors.InvalidDocument` with every problem when a value is malformed.
+    """
+    fields: dict[str, Any] = {}
+    if customer_ref is not None:
+        fields[f"{PREFIX}:{CUSTOMER_REF}"] = customer_ref
+    if payment_method is not None:
+        fields[f"{PREFIX}:{PAYMENT_METHOD}"] = payment_method
+    if stated_end_use is not None:
+        fields[f"{PREFIX}:{STATED_END_USE}"] = stated_end_use
+    if concentration is not None:
+        fields[f"{PREFIX}:{CONCENTRATION}"] = [{"substance": s, "percent": p} for s, p in concentration]
+    errors = check_extensions(fields)
+    if errors:
+        raise InvalidDocument(
+            "; ".join(f"{e['path']}: {e['message']}" for e in errors), details={"errors": errors}
+        )
+    return fields
+
+
+def with_context(context: Any) -> list[Any]:
+    """A document ``@context`` with the vigichem prefix bound (added once)."""
+    items = list(context) if isinstance(context, list) else ([context] if context is not None else [])
+    already_bound = any(isinstance(item, Mapping) and item.get(PREFIX) == NAMESPACE for item in items)
+    if not already_bound:
+        items.append(dict(CONTEXT_ENTRY))
+    return items
+
+
+__all__ = [
+    "CONCENTRATION",
+    "CONTEXT_ENTRY",
+    "CUSTOMER_REF",
+    "FIELDS",
+    "NAMESPACE",
+    "PARTY_REF_RE",
+    "PAYMENT_METHOD",
+    "PAYMENT_METHODS",
+    "PREFIX",
+    "STATED_END_USE",
+    "build_extensions",
+    "check_extensions",
+    "extension_value",
+    "party_ref_of",
+    "with_context",
+]
