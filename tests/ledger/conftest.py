@@ -1,0 +1,115 @@
+"""Shared ledger fixtures: a migrated database on SQLite and on PostgreSQL, a node, a store, documents.
+
+``engine`` (and everything built on it) is parametrised over ``sqlite`` (a file under ``tmp_path``) and
+``postgresql``. Each PostgreSQL test gets its own schema in the server's database, created before the test
+and dropped after it, so parallel runs by other engineers and CI never collide. The server URL comes from
+``VIGICHEM_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``). When the server
+is unreachable the PostgreSQL variants are skipped with the reason, or fail when ``VIGICHEM_REQUIRE_POSTGRES=1``
+(CI).
+
+``database_url`` gives the URL of the same database (with the schema on the search path), for tests that
+start subprocesses or the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from vigichem.ledger.db import create_engine_from_url, migrate
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+EPCIS_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "epcis" / "gs1-EPCIS" / "JSON"
+if not EPCIS_EXAMPLES.is_dir():  # the shared data sits beside the checkout
+    EPCIS_EXAMPLES = Path("/work/shared/data/epcis/gs1-EPCIS/JSON")
+
+
+def postgres_url() -> str:
+    """The PostgreSQL server the tests use."""
+    return os.environ.get("VIGICHEM_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+@cache
+def postgres_unreachable_reason() -> str | None:
+    """None when the test server answers, else why not (checked once per session)."""
+    url = postgres_url()
+    try:
+        probe = create_engine(url, connect_args={"connect_timeout": 5})
+        with probe.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        probe.dispose()
+    except Exception as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"PostgreSQL not reachable at {url} ({first_line}): set VIGICHEM_TEST_POSTGRES_URL"
+    return None
+
+
+def require_postgres() -> None:
+    """Skip (or fail under ``VIGICHEM_REQUIRE_POSTGRES=1``) when the PostgreSQL server is unreachable."""
+    reason = postgres_unreachable_reason()
+    if reason is None:
+        return
+    if os.environ.get("VIGICHEM_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"VIGICHEM_REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _schema_url(schema: str) -> str:
+    url = make_url(postgres_url())
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database: a SQLite file, or a fresh PostgreSQL schema dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+        return
+    require_postgres()
+    schema = f"vigichem_test_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(postgres_url())
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _schema_url(schema)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated ledger database (SQLite and PostgreSQL)."""
+    created = create_engine_from_url(database_url)
+    migrate(created)
+    try:
+        yield created
+    finally:
+        created.dispose()
+
+
+def example_documents() -> list[Path]:
+    """Every official GS1 EPCIS 2.0 JSON/JSON-LD example document (the query document excluded)."""
+    return sorted(
+        path
+        for path in EPCIS_EXAMPLES.rglob("*.jsonld")
+        if json.loads(path.read_text(encoding="utf-8")).get("type") == "EPCISDocument"
+    )
+
+
+def load_example(name: str) -> dict[str, Any]:
+    """One official example document by file name."""
+    matches = [path for path in EPCIS_EXAMPLES.rglob(name)]
+    assert matches, f"no official example named {name}"
+    loaded: dict[str, Any] = json.loads(matches[0].read_text(encoding="utf-8"))
+    return loaded
