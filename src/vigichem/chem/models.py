@@ -157,6 +157,9 @@ class ScreeningResult(_Frozen):
     findings: tuple[Finding, ...] = ()
     errors: tuple[dict[str, object], ...] = ()
     components: tuple[ScreeningResult, ...] = ()  # for mixtures: each component's own result
+    # Explanations that are not findings: an exempted family match, a list set aside by precedence, a
+    # salt or isomer the list does not cover, a limit not reached, an entry not yet in force.
+    notes: tuple[str, ...] = ()
 
     @property
     def controlled(self) -> bool:
