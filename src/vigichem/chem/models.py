@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Status = Literal["controlled", "restricted", "reportable", "declarable", "watch"]
 """How a finding binds: ``watch`` is never a legal finding, it only flags similarity to a listed chemical."""
@@ -101,18 +101,87 @@ class Jurisdiction(_Frozen):
     note: str | None = None
 
 
+AlkylName = Literal["methyl", "ethyl", "n-propyl", "isopropyl"]
+"""The alkyl groups the CWC writes as "(Me, Et, n-Pr or i-Pr)"."""
+
+
+class NamedStructure(_Frozen):
+    """A chemical named in a family rule (a positive, a negative or a named exemption)."""
+
+    name: str
+    cas: str | None = None  # as printed in the source; None where the source gives none
+    smiles: str
+    source: str | None = None  # where the name/CAS/SMILES come from
+    why: str | None = None  # for negatives and exemptions: why it must not match (or is exempted)
+
+
+class SubstituentRule(_Frozen):
+    """A predicate on the groups attached at one mapped atom of a family rule's SMARTS core.
+
+    The *branches* of mapped atom ``atom`` are its neighbours outside the core, each with everything
+    reachable from it without passing through the core. ``count`` bounds how many branches there are
+    (only those rooted at ``root_element`` when it is given; an implicit H is no branch, so ``(0, 1)``
+    reads "H or ..."); ``satisfying`` (default: all of them) must satisfy ``kind``. See docs/families.md.
+    """
+
+    atom: int = Field(ge=1)
+    label: str
+    kind: Literal["alkyl", "alkyl_set", "any"]
+    count: tuple[int, int] = (1, 1)
+    satisfying: int | None = None
+    allowed: tuple[AlkylName, ...] = ()  # for kind "alkyl_set"
+    min_carbons: int = Field(default=1, ge=1)  # for kind "alkyl"
+    max_carbons: int | None = Field(default=None, ge=1)  # for kind "alkyl"
+    cycloalkyl: bool = True  # for kind "alkyl": rings allowed when wholly inside the group
+    root_element: str | None = None  # only branches whose first atom is this element count
+    alkylated_salt: bool = False  # a quaternary N+ may carry one more alkyl ("alkylated salts")
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _count_as_range(cls, value: object) -> object:
+        """Accept ``count: 2`` as shorthand for ``count: [2, 2]``."""
+        return (value, value) if isinstance(value, int) else value
+
+
+class PatternCount(_Frozen):
+    """A whole-molecule count of a SMARTS pattern's (unique) matches."""
+
+    smarts: str
+    label: str
+    min: int = Field(default=1, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+
+class ElementRule(_Frozen):
+    """Whole-molecule predicates: elements present or absent, carbon count, pattern counts."""
+
+    required: tuple[str, ...] = ()
+    forbidden: tuple[str, ...] = ()
+    min_carbons: int | None = Field(default=None, ge=0)
+    max_carbons: int | None = Field(default=None, ge=0)
+    counts: tuple[PatternCount, ...] = ()
+
+
 class FamilyRule(_Frozen):
-    """A family entry written as the law writes it, as a structural rule (see docs/knowledge-base.md)."""
+    """A family entry written as the law writes it, as a structural rule (see docs/families.md).
+
+    A structure falls under the rule when the SMARTS ``smarts`` matches it with every ``substituents``
+    predicate holding on one and the same match, and the ``elements`` predicates hold for the whole
+    molecule. A structure whose skeleton equals a named ``exemptions`` chemical is reported as exempted.
+    """
 
     id: str
+    entry: str  # as the law numbers it: "1A(1)", "2B(4)"
     description: str  # the legal wording
-    smarts: str
-    substituents: tuple[dict[str, object], ...] = ()  # predicates on groups attached at mapped atoms
-    elements: dict[str, object] = Field(default_factory=dict)  # whole-molecule element predicates
-    exemptions: tuple[dict[str, str], ...] = ()  # named exemptions: {name, cas, smiles, source}
-    positives: tuple[dict[str, str], ...] = ()  # listed chemicals that must match: {name, cas, smiles}
-    negatives: tuple[dict[str, str], ...] = ()  # chemicals that must not match: {name, cas?, smiles, why}
     source: str
+    effective_from: dt.date | None = None
+    smarts: str
+    substituents: tuple[SubstituentRule, ...] = ()
+    elements: ElementRule = ElementRule()
+    exemptions: tuple[NamedStructure, ...] = ()
+    positives: tuple[NamedStructure, ...] = ()  # chemicals the law or a public list names under it
+    negatives: tuple[NamedStructure, ...] = ()  # chemicals that must not match (or must be exempted)
+    limits: str | None = None  # known limits of the encoding
     note: str | None = None
 
 
@@ -168,15 +237,20 @@ class ScreeningResult(_Frozen):
 
 
 __all__ = [
+    "AlkylName",
     "Basis",
     "Component",
+    "ElementRule",
     "Entry",
     "FamilyRule",
     "Finding",
     "Identity",
     "Jurisdiction",
     "Limit",
+    "NamedStructure",
+    "PatternCount",
     "RegulatoryList",
     "ScreeningResult",
     "Status",
+    "SubstituentRule",
 ]
