@@ -1,0 +1,228 @@
+"""The screening index: every lookup table screening needs, built once from the knowledge base.
+
+Tables (all values are :class:`EntryRef` tuples, in knowledge-base order):
+
+* ``by_cas``: CAS number as printed in the regulation;
+* ``by_name``: normalised name (:func:`vigichem.chem.names.normalise_name`) of every English and French
+  name and synonym;
+* ``by_whole``: the stereo-insensitive key of the *whole* listed substance, counter-ions included (so that
+  ammonium nitrate and sodium nitrate, whose parents are both nitrate, stay apart);
+* ``by_parent``: the skeleton key of the standardised parent, for listed substances that are themselves
+  single organic molecules; a salt, hydrate or stereoisomer submitted by a user reaches them here;
+* ``by_family``: family-rule id to the entries written as that family.
+
+Building standardises every entry SMILES once. It takes a fraction of a second for the packaged lists, so
+the index is cached in memory per knowledge base (:func:`get_index`) and no file cache is kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rdkit import Chem, rdBase
+
+from vigichem.chem.knowledge import KnowledgeBase, load_knowledge_base
+from vigichem.chem.models import Entry, RegulatoryList
+from vigichem.chem.names import normalise_name
+from vigichem.chem.structure import Structure, parse_smiles, standardise
+from vigichem.errors import InvalidStructure, KnowledgeBaseError
+
+if TYPE_CHECKING:
+    from vigichem.chem.families import FamilyMatcher
+    from vigichem.chem.similarity import SimilarityIndex
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EntryRef:
+    """A list entry with its standardised structure (when the entry gives a SMILES)."""
+
+    regulatory_list: RegulatoryList
+    entry: Entry
+    structure: Structure | None = None
+    whole_key: str | None = None  # stereo-insensitive key of the whole substance, counter-ions included
+    is_salt: bool = False  # the listed substance itself has several fragments or a charged parent
+    mass_fractions: dict[str, float] = field(default_factory=dict)  # element -> mass fraction (whole)
+
+    @property
+    def list_id(self) -> str:
+        """Id of the entry's list."""
+        return self.regulatory_list.id
+
+    @property
+    def covers_salts(self) -> bool:
+        """Whether the entry extends to salts (the entry's own rule, else its list's default)."""
+        if self.entry.covers_salts is not None:
+            return self.entry.covers_salts
+        return self.regulatory_list.covers_salts
+
+    @property
+    def covers_isomers(self) -> bool:
+        """Whether the entry extends to stereoisomers (the entry's own rule, else its list's default)."""
+        if self.entry.covers_isomers is not None:
+            return self.entry.covers_isomers
+        return self.regulatory_list.covers_isomers
+
+
+def whole_key(mol: Chem.Mol, structure: Structure) -> str:
+    """Stereo-insensitive key of a whole submitted molecule, counter-ions and water included.
+
+    For a single neutral molecule it is the skeleton key of its parent; for a salt it is the first block
+    of the InChIKey of everything submitted, with stereo and isotope labels removed.
+    """
+    if not structure.is_salt_or_mixture_parent:
+        return structure.skeleton_key
+    flat = Chem.Mol(mol)
+    Chem.RemoveStereochemistry(flat)
+    for atom in flat.GetAtoms():
+        atom.SetIsotope(0)
+    with rdBase.BlockLogs():
+        key = Chem.MolToInchiKey(flat) or ""
+    return key.split("-")[0] if key else Chem.MolToSmiles(flat, isomericSmiles=False)
+
+
+def mass_fractions(mol: Chem.Mol) -> dict[str, float]:
+    """Mass fraction of each element in a whole molecule (used for limits such as "% N")."""
+    with_h = Chem.AddHs(mol)
+    totals: dict[str, float] = defaultdict(float)
+    for atom in with_h.GetAtoms():
+        totals[atom.GetSymbol()] += atom.GetMass()
+    mass = sum(totals.values())
+    return {symbol: value / mass for symbol, value in totals.items()} if mass else {}
+
+
+def _has_carbon(structure: Structure) -> bool:
+    return any(atom.GetAtomicNum() == 6 for atom in structure.mol.GetAtoms())
+
+
+class ScreeningIndex:
+    """Lookup tables over one knowledge base; see the module docstring."""
+
+    def __init__(self, knowledge_base: KnowledgeBase) -> None:
+        self.knowledge_base = knowledge_base
+        self.refs: list[EntryRef] = []
+        by_cas: dict[str, list[EntryRef]] = defaultdict(list)
+        by_name: dict[str, list[EntryRef]] = defaultdict(list)
+        by_whole: dict[str, list[EntryRef]] = defaultdict(list)
+        by_parent: dict[str, list[EntryRef]] = defaultdict(list)
+        by_inchikey: dict[str, list[EntryRef]] = defaultdict(list)
+        by_family: dict[str, list[EntryRef]] = defaultdict(list)
+        self.display_names: dict[str, str] = {}
+        for regulatory_list, entry in knowledge_base.entries():
+            ref = _make_ref(regulatory_list, entry)
+            self.refs.append(ref)
+            for cas in entry.cas:
+                by_cas[cas].append(ref)
+            for name in (entry.name, *entry.names_fr, *entry.synonyms):
+                for variant in _name_variants(name):
+                    key = normalise_name(variant)
+                    if key and ref not in by_name[key]:
+                        by_name[key].append(ref)
+                        self.display_names.setdefault(key, variant)
+            if ref.structure is not None and ref.whole_key is not None:
+                by_whole[ref.whole_key].append(ref)
+                by_inchikey[ref.structure.inchikey].append(ref)
+                if not ref.is_salt and _has_carbon(ref.structure):
+                    by_parent[ref.structure.skeleton_key].append(ref)
+            if entry.family is not None:
+                by_family[entry.family].append(ref)
+        self.by_cas = {key: tuple(value) for key, value in by_cas.items()}
+        self.by_name = {key: tuple(value) for key, value in by_name.items()}
+        self.by_whole = {key: tuple(value) for key, value in by_whole.items()}
+        self.by_parent = {key: tuple(value) for key, value in by_parent.items()}
+        self.by_inchikey = {key: tuple(value) for key, value in by_inchikey.items()}
+        self.by_family = {key: tuple(value) for key, value in by_family.items()}
+        self.home_jurisdictions = self._home_jurisdictions()
+        self._lock = threading.Lock()
+        self._family_matcher: FamilyMatcher | None = None
+        self._similarity: SimilarityIndex | None = None
+
+    def _home_jurisdictions(self) -> dict[str, tuple[str, ...]]:
+        """For each list, the jurisdictions that name it directly (not through inheritance)."""
+        homes: dict[str, list[str]] = defaultdict(list)
+        for code, jurisdiction in self.knowledge_base.jurisdictions.items():
+            for list_id in jurisdiction.lists:
+                homes[list_id].append(code)
+        return {list_id: tuple(codes) for list_id, codes in homes.items()}
+
+    def suggestions_source(self) -> Iterable[str]:
+        """Every display name that close-name suggestions may offer."""
+        return self.display_names.values()
+
+    @property
+    def family_matcher(self) -> FamilyMatcher:
+        """The family-rule matcher over the families the lists refer to (built on first use)."""
+        with self._lock:
+            if self._family_matcher is None:
+                from vigichem.chem.families import FamilyMatcher, load_family_rules
+
+                rules = load_family_rules()
+                self._family_matcher = FamilyMatcher(rules)
+            return self._family_matcher
+
+    @property
+    def similarity(self) -> SimilarityIndex:
+        """Fingerprint index over every listed structure, for the designer-precursor watch."""
+        with self._lock:
+            if self._similarity is None:
+                from vigichem.chem.similarity import SimilarityIndex
+
+                items = [(ref, ref.structure) for ref in self.refs if ref.structure is not None]
+                self._similarity = SimilarityIndex(items)
+            return self._similarity
+
+    def nearest(self, structure: Structure, threshold: float) -> list[tuple[EntryRef, float]]:
+        """Listed entries whose structure has a Tanimoto similarity >= ``threshold``, most similar first."""
+        return list(self.similarity.nearest(structure, threshold))
+
+
+def _name_variants(name: str) -> list[str]:
+    """A listed name and, for "Trivial: systematic" names as the CWC prints them, each half."""
+    variants = [name]
+    if ": " in name:
+        head, _, tail = name.partition(": ")
+        variants += [head, tail]
+    return variants
+
+
+def _make_ref(regulatory_list: RegulatoryList, entry: Entry) -> EntryRef:
+    if entry.smiles is None:
+        return EntryRef(regulatory_list, entry)
+    try:
+        mol = parse_smiles(entry.smiles)
+        structure = standardise(mol)
+    except InvalidStructure as error:
+        raise KnowledgeBaseError(
+            f"lists/{regulatory_list.id}.yaml: entry {entry.entry} {entry.name!r}: {error.message}",
+            details={"list": regulatory_list.id, "entry": entry.entry},
+        ) from None
+    return EntryRef(
+        regulatory_list,
+        entry,
+        structure=structure,
+        whole_key=whole_key(mol, structure),
+        is_salt=structure.is_salt_or_mixture_parent,
+        mass_fractions=mass_fractions(mol),
+    )
+
+
+_CACHE: dict[int, tuple[KnowledgeBase, ScreeningIndex]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_index(knowledge_base: KnowledgeBase | None = None) -> ScreeningIndex:
+    """The index of a knowledge base (the packaged one by default), built once per process."""
+    kb = knowledge_base if knowledge_base is not None else load_knowledge_base()
+    with _CACHE_LOCK:
+        cached = _CACHE.get(id(kb))
+        if cached is not None and cached[0] is kb:
+            return cached[1]
+        index = ScreeningIndex(kb)
+        _CACHE[id(kb)] = (kb, index)
+        return index
+
+
+__all__ = ["EntryRef", "ScreeningIndex", "get_index", "mass_fractions", "whole_key"]

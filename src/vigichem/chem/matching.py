@@ -1,0 +1,281 @@
+"""Query routing and matching: from the text a user typed to the list entries it matches.
+
+Routing order (first that applies): CAS shape → CAS number (a wrong check digit is an error); InChIKey
+shape; InChI prefix; an exact normalised name or synonym; SMILES; otherwise an unknown name with close
+names suggested. A query that is neither a known name nor readable SMILES gets the error that fits it:
+:class:`InvalidStructure` (RDKit's reason) when it reads like SMILES, :class:`UnknownName` otherwise.
+
+A match carries its basis, in decreasing strength ``cas`` > ``structure`` > ``family`` > ``name``; when
+the same entry is reached several ways the strongest basis is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rdkit import Chem, rdBase
+
+from vigichem.chem.cas import is_cas_like, normalise_cas
+from vigichem.chem.index import EntryRef, ScreeningIndex, whole_key
+from vigichem.chem.models import Basis, Identity
+from vigichem.chem.names import normalise_name, suggest_names
+from vigichem.chem.structure import (
+    Structure,
+    looks_like_inchi,
+    looks_like_inchikey,
+    looks_like_smiles,
+    parse_inchi,
+    parse_smiles,
+    standardise,
+)
+from vigichem.errors import InvalidStructure, UnknownName
+
+_BASIS_STRENGTH: dict[Basis, int] = {"cas": 3, "structure": 2, "family": 1, "name": 0}
+_CAS_PREFIX = re.compile(r"^\s*cas(?:\s*(?:rn|no\.?|number))?\s*[:#]?\s*\d", re.IGNORECASE)
+# Characters that make a blank-free query worth handing to the SMILES parser even when the cheap syntax
+# check fails (an unclosed branch or ring): its error then carries RDKit's reason.
+_SMILES_CHARS = set("()[]=#@\\/%0123456789")
+_WORDLIKE = re.compile(r"[a-z]{4,}|[^\x00-\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An entry reached by a query: how (``basis``) and a clause saying what matched."""
+
+    ref: EntryRef
+    basis: Basis
+    detail: str
+
+
+@dataclass(slots=True)
+class Resolution:
+    """What a query resolved to: its identity, its structure (if known), the matches and side notes."""
+
+    identity: Identity | None
+    structure: Structure | None = None
+    matches: list[Match] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, match: Match) -> None:
+        """Keep ``match`` unless the same entry is already matched on an equal or stronger basis."""
+        for position, existing in enumerate(self.matches):
+            if existing.ref is match.ref:
+                if _BASIS_STRENGTH[match.basis] > _BASIS_STRENGTH[existing.basis]:
+                    self.matches[position] = match
+                return
+        self.matches.append(match)
+
+    def matched(self, ref: EntryRef) -> bool:
+        """True when ``ref`` is already matched."""
+        return any(existing.ref is ref for existing in self.matches)
+
+
+def resolve(index: ScreeningIndex, text: str) -> Resolution:
+    """Route a (stripped, non-empty) query and collect every entry it matches."""
+    if is_cas_like(text) or _CAS_PREFIX.match(text):
+        return _from_cas(index, normalise_cas(text))
+    if looks_like_inchikey(text):
+        return _from_inchikey(index, text.strip())
+    if looks_like_inchi(text) or text.startswith("InChI="):
+        mol = parse_inchi(text)
+        return _from_structure(index, mol, standardise(mol))
+    name_refs = index.by_name.get(normalise_name(text))
+    if name_refs:
+        return _from_name(index, text, name_refs)
+    if looks_like_smiles(text) or (not any(c.isspace() for c in text) and _SMILES_CHARS & set(text)):
+        try:
+            mol = parse_smiles(text)
+        except InvalidStructure as error:
+            if _WORDLIKE.search(text):
+                raise _unknown_name(index, text, smiles_reason=error.message) from None
+            raise
+        return _from_structure(index, mol, standardise(mol))
+    raise _unknown_name(index, text)
+
+
+def _unknown_name(index: ScreeningIndex, text: str, smiles_reason: str | None = None) -> UnknownName:
+    suggestions = suggest_names(text, index.suggestions_source())
+    message = f"unknown name {text!r}: not a name or synonym in any list"
+    if smiles_reason:
+        message += ", nor valid SMILES"
+    if suggestions:
+        message += "; did you mean: " + ", ".join(suggestions) + "?"
+    else:
+        message += "; give a CAS number, SMILES or InChI instead"
+    return UnknownName(message, details={"query": text, "suggestions": suggestions})
+
+
+def _identity(refs: list[EntryRef], structure: Structure | None, cas: str | None = None) -> Identity:
+    first = refs[0] if refs else None
+    return Identity(
+        cas=cas or (first.entry.cas[0] if first and first.entry.cas else None),
+        name=first.entry.name if first else None,
+        smiles=structure.smiles if structure else None,
+        inchikey=structure.inchikey if structure else None,
+    )
+
+
+def _structure_of(refs: tuple[EntryRef, ...] | list[EntryRef]) -> tuple[Chem.Mol, Structure] | None:
+    for ref in refs:
+        if ref.structure is not None and ref.entry.smiles is not None:
+            return parse_smiles(ref.entry.smiles), ref.structure
+    return None
+
+
+def _from_cas(index: ScreeningIndex, cas: str) -> Resolution:
+    refs = list(index.by_cas.get(cas, ()))
+    found = _structure_of(refs)
+    structure = found[1] if found else None
+    resolution = Resolution(identity=_identity(refs, structure, cas=cas), structure=structure)
+    for ref in refs:
+        resolution.add(Match(ref, "cas", f"CAS {cas} is printed in the entry ({ref.entry.name})"))
+    if found:
+        _match_structure(index, resolution, *found)
+    elif not refs:
+        resolution.notes.append(
+            f"CAS {cas} is printed in none of the lists; without a structure (SMILES or InChI), structural "
+            "families and similarity to listed chemicals were not checked"
+        )
+    return resolution
+
+
+def _from_name(index: ScreeningIndex, text: str, refs: tuple[EntryRef, ...]) -> Resolution:
+    found = _structure_of(refs)
+    structure = found[1] if found else None
+    resolution = Resolution(identity=_identity(list(refs), structure), structure=structure)
+    cas_numbers = dict.fromkeys(cas for ref in refs for cas in ref.entry.cas)
+    for cas in cas_numbers:
+        for ref in index.by_cas.get(cas, ()):
+            resolution.add(
+                Match(ref, "cas", f"CAS {cas} of {text!r} is printed in the entry ({ref.entry.name})")
+            )
+    for ref in refs:
+        resolution.add(Match(ref, "name", f"the entry names {text!r} ({ref.entry.name})"))
+    if found:
+        _match_structure(index, resolution, *found)
+    return resolution
+
+
+def _from_inchikey(index: ScreeningIndex, key: str) -> Resolution:
+    refs = list(index.by_whole.get(key.split("-")[0], ()))
+    found = _structure_of(refs)
+    structure = found[1] if found else None
+    identity = _identity(refs, None)
+    resolution = Resolution(
+        identity=Identity(
+            cas=identity.cas, name=identity.name, smiles=structure.smiles if structure else None, inchikey=key
+        ),
+        structure=structure,
+    )
+    for ref in refs:
+        exact = ref.structure is not None and (ref.is_salt or ref.structure.inchikey == key)
+        if exact:
+            resolution.add(Match(ref, "structure", f"the InChIKey is that of {ref.entry.name}"))
+        elif ref.covers_isomers:
+            resolution.add(
+                Match(
+                    ref,
+                    "structure",
+                    f"the InChIKey is that of an isomer of {ref.entry.name} (isomers covered)",
+                )
+            )
+        else:
+            resolution.notes.append(_isomer_not_covered(ref))
+    if found:
+        _match_families(index, resolution, found[1])
+    elif not refs:
+        resolution.notes.append(
+            "the InChIKey is in none of the lists; an InChIKey cannot be turned back into a structure, so "
+            "structural families and similarity were not checked: submit SMILES or InChI"
+        )
+    return resolution
+
+
+def _from_structure(index: ScreeningIndex, mol: Chem.Mol, structure: Structure) -> Resolution:
+    resolution = Resolution(identity=None, structure=structure)
+    _match_structure(index, resolution, mol, structure)
+    exact = [m.ref for m in resolution.matches if m.basis == "structure"]
+    identity = _identity(exact, structure)
+    if structure.is_salt_or_mixture_parent and not any(
+        a.GetAtomicNum() == 6 for a in structure.mol.GetAtoms()
+    ):
+        # An inorganic salt has no meaningful "parent": identify it as submitted (ammonium nitrate, not ammonia).
+        with rdBase.BlockLogs():
+            identity = identity.model_copy(
+                update={"smiles": Chem.MolToSmiles(mol), "inchikey": Chem.MolToInchiKey(mol) or None}
+            )
+    resolution.identity = identity
+    return resolution
+
+
+def _isomer_not_covered(ref: EntryRef) -> str:
+    return (
+        f"{ref.regulatory_list.short} {ref.entry.entry} lists {ref.entry.name} as a defined stereoisomer and "
+        "does not cover other isomers: no finding for the submitted isomer"
+    )
+
+
+def _match_structure(
+    index: ScreeningIndex, resolution: Resolution, mol: Chem.Mol, structure: Structure
+) -> None:
+    """Whole-substance, parent-of-salt and family matches of a standardised structure."""
+    is_salt = structure.is_salt_or_mixture_parent
+    for ref in index.by_whole.get(whole_key(mol, structure), ()):
+        if resolution.matched(ref):
+            continue
+        assert ref.structure is not None  # indexed by structure
+        same_stereo = is_salt or ref.is_salt or ref.structure.inchikey == structure.inchikey
+        if same_stereo:
+            resolution.add(Match(ref, "structure", f"the submitted structure is {ref.entry.name}"))
+        elif ref.covers_isomers:
+            resolution.add(
+                Match(
+                    ref,
+                    "structure",
+                    f"the submitted structure is a stereoisomer (or isotopologue) of {ref.entry.name}; "
+                    "the entry covers isomers",
+                )
+            )
+        else:
+            resolution.notes.append(_isomer_not_covered(ref))
+    if is_salt:
+        removed = ", ".join(structure.removed_fragments) or "charge neutralised"
+        for ref in index.by_parent.get(structure.skeleton_key, ()):
+            if resolution.matched(ref):
+                continue
+            where = f"{ref.regulatory_list.short} {ref.entry.entry}"
+            if ref.covers_salts:
+                resolution.add(
+                    Match(
+                        ref,
+                        "structure",
+                        f"the parent of the submitted salt ({removed} removed) is {ref.entry.name}, and the "
+                        "entry covers its salts",
+                    )
+                )
+            else:
+                resolution.notes.append(
+                    f"the parent of the submitted salt ({removed} removed) is {ref.entry.name}, listed in "
+                    f"{where}, but that list does not cover salts: no finding"
+                )
+    _match_families(index, resolution, structure)
+
+
+def _match_families(index: ScreeningIndex, resolution: Resolution, structure: Structure) -> None:
+    for family_match in index.family_matcher.match(structure):
+        refs = index.by_family.get(family_match.rule_id, ())
+        if family_match.exempted_by:
+            entries = (
+                ", ".join(f"{r.regulatory_list.short} {r.entry.entry}" for r in refs) or family_match.rule_id
+            )
+            resolution.notes.append(
+                f"falls under the family {entries} but is exempted by name ({family_match.exempted_by}): "
+                f"no finding. {family_match.explanation}"
+            )
+            continue
+        for ref in refs:
+            resolution.add(Match(ref, "family", family_match.explanation))
+
+
+__all__ = ["Match", "Resolution", "resolve"]

@@ -1,0 +1,175 @@
+"""Screening: :func:`screen` resolves a query to an identity and finds every list entry it falls under.
+
+The steps (documented for users in ``docs/screening.md``):
+
+1. **Route the query.** A CAS-shaped query is a CAS number (a wrong check digit is an error, never a name);
+   an InChIKey, an InChI; an exact name or synonym hit beats reading the text as SMILES (``"CO"`` is a
+   name only if a list names it); else SMILES; else an unknown name, with close names suggested. A query in
+   the mixture syntax (``"hydrogen peroxide 30%; water 70%"``) is screened component by component.
+2. **Match.** By CAS as printed in the regulation; by structure (the whole substance, or the parent of a
+   submitted salt / a stereoisomer where the entry covers them); by family rule; by name for entries that
+   print no CAS and no structure. Matching is in :mod:`vigichem.chem.matching`.
+3. **Apply the law.** Effective dates, precedence between lists ("except those listed in Schedule 1"),
+   jurisdictions and limit values, giving one :class:`Finding` per (list, entry, jurisdiction). This is in
+   :mod:`vigichem.chem.findings`.
+4. **Watch.** When no legal finding was made, a structure similar to a listed one (Tanimoto at or above
+   ``watch_similarity``) gets ``watch`` findings, kept apart from legal findings by their status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from vigichem.chem.findings import LawContext, findings_for_matches
+from vigichem.chem.index import ScreeningIndex, get_index
+from vigichem.chem.matching import Resolution, resolve
+from vigichem.chem.mixtures import (
+    Quantity,
+    looks_like_mixture,
+    parse_mixture,
+    parse_quantity,
+    validate_components,
+)
+from vigichem.chem.models import Component, Finding, ScreeningResult
+from vigichem.errors import InputTooLarge, InvalidInput, UnknownName
+from vigichem.settings import get_settings
+
+
+def screen(
+    query: str | Sequence[Component],
+    jurisdiction: str | None = None,
+    as_of: dt.date | None = None,
+    quantity: str | Quantity | None = None,
+) -> ScreeningResult:
+    """Screen a chemical or a mixture against the regulatory lists.
+
+    ``query``: a CAS number, a name or synonym (English or French), SMILES, InChI or InChIKey, a mixture
+    in the syntax ``"name 30%; other 70%"``, or a sequence of :class:`Component`. ``jurisdiction``: a code
+    such as ``"EU"`` (``None``: every jurisdiction). ``as_of``: apply the law in force on that date
+    (``None``: every entry currently in the knowledge base). ``quantity``: the amount of the product
+    (``"500 kg"`` or a :class:`Quantity`), compared with quantity thresholds.
+
+    Raises an :class:`~vigichem.errors.InvalidInput` subclass when the query cannot be used (bad CAS
+    check digit, unreadable structure, unknown name, bad composition, oversized input, unknown
+    jurisdiction or unit); :func:`screen_safely` turns those into the result's ``errors``.
+    """
+    index = get_index()
+    law = _law_context(index, jurisdiction, as_of)
+    amount = parse_quantity(quantity) if isinstance(quantity, str) else quantity
+    if isinstance(query, str):
+        text = _checked_query_text(query)
+        if looks_like_mixture(text):
+            return _screen_mixture(index, text, parse_mixture(text), law, amount)
+        return _screen_single(index, text, law, amount, concentration=None, component=None)
+    components = validate_components(list(query))
+    label = "; ".join(
+        c.query if c.concentration is None else f"{c.query} {c.concentration:g}%" for c in components
+    )
+    _checked_query_text(label)
+    return _screen_mixture(index, label, components, law, amount)
+
+
+def screen_safely(
+    query: str | Sequence[Component],
+    jurisdiction: str | None = None,
+    as_of: dt.date | None = None,
+    quantity: str | Quantity | None = None,
+) -> ScreeningResult:
+    """Like :func:`screen`, but a bad query gives a result whose ``errors`` holds the error (batch use)."""
+    try:
+        return screen(query, jurisdiction=jurisdiction, as_of=as_of, quantity=quantity)
+    except InvalidInput as error:
+        label = query if isinstance(query, str) else "; ".join(c.query for c in query)
+        return ScreeningResult(query=label, identity=None, errors=(error.to_dict(),))
+
+
+def _checked_query_text(query: str) -> str:
+    if not isinstance(query, str):
+        raise InvalidInput(f"a query must be text, got {type(query).__name__}")
+    limit = get_settings().max_query_chars
+    if len(query) > limit:
+        raise InputTooLarge(
+            f"query is {len(query)} characters long, above the limit of {limit} "
+            "(setting VIGICHEM_MAX_QUERY_CHARS)",
+            details={"length": len(query), "limit": limit},
+        )
+    text = query.strip()
+    if not text:
+        raise InvalidInput("empty query: give a CAS number, a name, SMILES, InChI or InChIKey")
+    return text
+
+
+def _law_context(index: ScreeningIndex, jurisdiction: str | None, as_of: dt.date | None) -> LawContext:
+    if as_of is not None and not isinstance(as_of, dt.date):
+        raise InvalidInput(f"as_of must be a date, got {as_of!r}")
+    if jurisdiction is None:
+        return LawContext(index=index, jurisdiction=None, as_of=as_of)
+    code = index.knowledge_base.jurisdiction(jurisdiction).code  # raises UnknownJurisdiction
+    return LawContext(index=index, jurisdiction=code, as_of=as_of)
+
+
+def _screen_single(
+    index: ScreeningIndex,
+    text: str,
+    law: LawContext,
+    quantity: Quantity | None,
+    concentration: float | None,
+    component: str | None,
+) -> ScreeningResult:
+    resolution: Resolution = resolve(index, text)
+    legal, notes = findings_for_matches(
+        resolution.matches, law, concentration=concentration, quantity=quantity, component=component
+    )
+    findings: list[Finding] = list(legal)
+    if not any(f.status != "watch" for f in findings) and resolution.structure is not None:
+        findings += law.watch_findings(resolution.structure, component=component)
+    return ScreeningResult(
+        query=text,
+        identity=resolution.identity,
+        findings=tuple(findings),
+        notes=tuple(dict.fromkeys([*resolution.notes, *notes])),
+    )
+
+
+def _screen_mixture(
+    index: ScreeningIndex,
+    label: str,
+    components: Sequence[Component],
+    law: LawContext,
+    quantity: Quantity | None,
+) -> ScreeningResult:
+    results: list[ScreeningResult] = []
+    for component in components:
+        part = _component_quantity(quantity, component.concentration)
+        try:
+            text = _checked_query_text(component.query)
+            result = _screen_single(index, text, law, part, component.concentration, component.query)
+        except UnknownName as error:
+            # Names are known only for listed chemicals, so an unknown name in a product (water, a solvent)
+            # is usual: the component is reported as not identified instead of failing the product.
+            note = f"component {component.query!r} was not identified: {error.message}"
+            result = ScreeningResult(query=component.query, identity=None, notes=(note,))
+        except InvalidInput as error:
+            # One unusable component makes the whole mixture's answer unreliable: say which one.
+            raise type(error)(
+                f"component {component.query!r}: {error.message}", details=error.details
+            ) from None
+        results.append(result)
+    findings = tuple(f for result in results for f in result.findings)
+    notes = tuple(dict.fromkeys(n for result in results for n in result.notes))
+    return ScreeningResult(
+        query=label, identity=None, findings=findings, notes=notes, components=tuple(results)
+    )
+
+
+def _component_quantity(quantity: Quantity | None, concentration: float | None) -> Quantity | None:
+    """A component's share of the product quantity: by mass with its % w/w; a volume is kept whole."""
+    if quantity is None or concentration is None or quantity.dimension != "mass":
+        return quantity
+    if concentration == 0:
+        return None
+    return quantity.scaled(concentration)
+
+
+__all__ = ["screen", "screen_safely"]
