@@ -86,7 +86,7 @@ class LawContext:
             if not self.list_applies(ref.list_id) or not in_force(ref.regulatory_list, self.as_of):
                 continue
             codes = [self.jurisdiction] if self.jurisdiction else self.jurisdictions_for(ref)
-            where = f"{ref.regulatory_list.short} {ref.entry.entry}"
+            where = ref.label
             reason = (
                 f"not listed, but structurally similar to {ref.entry.name} ({where}): Tanimoto "
                 f"{similarity:.2f}, at or above the watch threshold {threshold:g}; a possible designer "
@@ -140,7 +140,7 @@ def findings_for_matches(
         if in_force(ref.regulatory_list, law.as_of) and in_force(ref.entry, law.as_of):
             current.append(match)
             continue
-        where = f"{ref.regulatory_list.short} {ref.entry.entry}"
+        where = ref.label
         start = _not_in_force_start(ref, law.as_of)
         if start is None:
             notes.append(f"{where} ({ref.entry.name}) was no longer in force on {law.as_of}: no finding")
@@ -167,7 +167,7 @@ def findings_for_matches(
         preceding = [matched_lists[p] for p in ref.regulatory_list.precedence_over_me if p in matched_lists]
         if preceding:
             notes.append(
-                f"{ref.regulatory_list.short} {ref.entry.entry} also matches but does not apply: the "
+                f"{ref.label} also matches but does not apply: the "
                 f"chemical is listed in {', '.join(preceding)}, which takes precedence"
             )
             continue
@@ -188,10 +188,9 @@ def _concentration_outcome(ref: EntryRef, limit: Limit, concentration: float | N
             # The law states this limit as nitrogen content: convert what the user gave (% w/w of the
             # listed chemical) with the nitrogen mass fraction of the listed formula.
             as_nitrogen = round(concentration * nitrogen, 1)
-            outcome = evaluate_concentration(
+            return evaluate_concentration(
                 limit, as_nitrogen, f"nitrogen (from {concentration:g} % w/w {name})"
             )
-            return outcome
     return evaluate_concentration(limit, concentration, name)
 
 
@@ -205,7 +204,7 @@ def _finding(
 ) -> tuple[Finding | None, str | None]:
     ref = match.ref
     entry, regulatory_list = ref.entry, ref.regulatory_list
-    where = f"{regulatory_list.short} {entry.entry}"
+    where = ref.label
     status: Status = entry.status or regulatory_list.status
     clauses = [match.detail]
     sources = [entry.source]

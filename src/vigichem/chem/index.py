@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rdkit import Chem, rdBase
+from rdkit.Chem import rdinchi
 
 from vigichem.chem.knowledge import KnowledgeBase, load_knowledge_base
 from vigichem.chem.models import Entry, RegulatoryList
@@ -53,6 +54,12 @@ class EntryRef:
         return self.regulatory_list.id
 
     @property
+    def label(self) -> str:
+        """How a reason names the entry: the list's short name and the entry number, once each."""
+        short, number = self.regulatory_list.short, self.entry.entry
+        return short if number in short else f"{short} {number}"
+
+    @property
     def covers_salts(self) -> bool:
         """Whether the entry extends to salts (the entry's own rule, else its list's default)."""
         if self.entry.covers_salts is not None:
@@ -79,9 +86,16 @@ def whole_key(mol: Chem.Mol, structure: Structure) -> str:
     Chem.RemoveStereochemistry(flat)
     for atom in flat.GetAtoms():
         atom.SetIsotope(0)
-    with rdBase.BlockLogs():
-        key = Chem.MolToInchiKey(flat) or ""
+    key = inchikey_of(flat)
     return key.split("-")[0] if key else Chem.MolToSmiles(flat, isomericSmiles=False)
+
+
+def inchikey_of(mol: Chem.Mol) -> str:
+    """The standard InChIKey of a whole molecule (empty when InChI cannot represent it); no log output."""
+    with rdBase.BlockLogs():
+        inchi: str = rdinchi.MolToInchi(mol, "")[0] or ""
+        key: str = (rdinchi.InchiToInchiKey(inchi) or "") if inchi else ""
+    return key
 
 
 def mass_fractions(mol: Chem.Mol) -> dict[str, float]:
@@ -225,4 +239,4 @@ def get_index(knowledge_base: KnowledgeBase | None = None) -> ScreeningIndex:
         return index
 
 
-__all__ = ["EntryRef", "ScreeningIndex", "get_index", "mass_fractions", "whole_key"]
+__all__ = ["EntryRef", "ScreeningIndex", "get_index", "inchikey_of", "mass_fractions", "whole_key"]

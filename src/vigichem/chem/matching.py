@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rdkit import Chem, rdBase
+from rdkit import Chem
 
 from vigichem.chem.cas import is_cas_like, normalise_cas
-from vigichem.chem.index import EntryRef, ScreeningIndex, whole_key
+from vigichem.chem.index import EntryRef, ScreeningIndex, inchikey_of, whole_key
 from vigichem.chem.models import Basis, Identity
 from vigichem.chem.names import normalise_name, suggest_names
 from vigichem.chem.structure import (
@@ -200,18 +200,17 @@ def _from_structure(index: ScreeningIndex, mol: Chem.Mol, structure: Structure) 
     if structure.is_salt_or_mixture_parent and not any(
         a.GetAtomicNum() == 6 for a in structure.mol.GetAtoms()
     ):
-        # An inorganic salt has no meaningful "parent": identify it as submitted (ammonium nitrate, not ammonia).
-        with rdBase.BlockLogs():
-            identity = identity.model_copy(
-                update={"smiles": Chem.MolToSmiles(mol), "inchikey": Chem.MolToInchiKey(mol) or None}
-            )
+        # An inorganic salt has no meaningful "parent": identify it as submitted (ammonium nitrate).
+        identity = identity.model_copy(
+            update={"smiles": Chem.MolToSmiles(mol), "inchikey": inchikey_of(mol) or None}
+        )
     resolution.identity = identity
     return resolution
 
 
 def _isomer_not_covered(ref: EntryRef) -> str:
     return (
-        f"{ref.regulatory_list.short} {ref.entry.entry} lists {ref.entry.name} as a defined stereoisomer and "
+        f"{ref.label} lists {ref.entry.name} as a defined stereoisomer and "
         "does not cover other isomers: no finding for the submitted isomer"
     )
 
@@ -244,7 +243,7 @@ def _match_structure(
         for ref in index.by_parent.get(structure.skeleton_key, ()):
             if resolution.matched(ref):
                 continue
-            where = f"{ref.regulatory_list.short} {ref.entry.entry}"
+            where = ref.label
             if ref.covers_salts:
                 resolution.add(
                     Match(
@@ -266,16 +265,23 @@ def _match_families(index: ScreeningIndex, resolution: Resolution, structure: St
     for family_match in index.family_matcher.match(structure):
         refs = index.by_family.get(family_match.rule_id, ())
         if family_match.exempted_by:
-            entries = (
-                ", ".join(f"{r.regulatory_list.short} {r.entry.entry}" for r in refs) or family_match.rule_id
-            )
+            entries = ", ".join(r.label for r in refs) or family_match.rule_id
             resolution.notes.append(
                 f"falls under the family {entries} but is exempted by name ({family_match.exempted_by}): "
                 f"no finding. {family_match.explanation}"
             )
             continue
         for ref in refs:
-            resolution.add(Match(ref, "family", family_match.explanation))
+            if structure.is_salt_or_mixture_parent and not ref.covers_salts:
+                resolution.notes.append(
+                    f"the parent of the submitted salt falls under {ref.label}, but that entry does not "
+                    "cover salts: no finding"
+                )
+                continue
+            detail = family_match.explanation
+            if structure.is_salt_or_mixture_parent:
+                detail = f"the parent of the submitted salt falls under the family (salts covered): {detail}"
+            resolution.add(Match(ref, "family", detail))
 
 
 __all__ = ["Match", "Resolution", "resolve"]

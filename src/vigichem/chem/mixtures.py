@@ -208,18 +208,18 @@ def evaluate_quantity(limit: Limit, quantity: Quantity | None, what: str) -> Lim
     dimension, factor, symbol = unit_of(limit.unit)
     threshold = f"{limit.value:g} {symbol}{activity}"
     if quantity is None:
-        return LimitOutcome(None, f"{limit.status} above {threshold}")
+        return LimitOutcome(None, f"{limit.status} above a threshold of {threshold}")
     if quantity.dimension != dimension:
         return LimitOutcome(
             None,
-            f"{quantity} of {what} cannot be compared with the {threshold} threshold "
+            f"{quantity} of {what} cannot be compared with the threshold of {threshold} "
             f"({quantity.dimension} against {dimension}, no density known)",
         )
     if quantity.base_value > limit.value * factor:
         return LimitOutcome(
-            limit.status, f"{quantity} of {what} is above the {threshold} threshold: {limit.status}"
+            limit.status, f"{quantity} of {what} is above the threshold of {threshold}: {limit.status}"
         )
-    return LimitOutcome(None, f"{quantity} of {what} is at or below the {threshold} threshold")
+    return LimitOutcome(None, f"{quantity} of {what} is at or below the threshold of {threshold}")
 
 
 def most_binding(statuses: Sequence[Status]) -> Status:

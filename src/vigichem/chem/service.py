@@ -148,7 +148,11 @@ def _screen_mixture(
         except UnknownName as error:
             # Names are known only for listed chemicals, so an unknown name in a product (water, a solvent)
             # is usual: the component is reported as not identified instead of failing the product.
-            note = f"component {component.query!r} was not identified: {error.message}"
+            note = (
+                f"component {component.query!r} is not a name or synonym in any list, so it was not "
+                "identified; give its CAS number or SMILES to screen it by structure"
+            )
+            del error
             result = ScreeningResult(query=component.query, identity=None, notes=(note,))
         except InvalidInput as error:
             # One unusable component makes the whole mixture's answer unreliable: say which one.
