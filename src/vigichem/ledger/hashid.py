@@ -1,0 +1,484 @@
+"""The CBV 2.0 EPCIS Event Hash ID: one identity per event, whatever its serialisation.
+
+GS1 CBV 2.0 (section "EPCIS Event Hash ID") defines the identity of an event as the SHA-256 of a
+*pre-hash string* built from the event's fields in a fixed order, written as
+``ni:///sha-256;<64 hex>?ver=CBV2.0`` (RFC 6920 named information). This module builds that string from a
+parsed JSON/JSON-LD event (XML is out of scope for vigichem) and is checked against the test vectors of
+the CBV reference implementation (RalphTro/epcis-event-hash-generator).
+
+The pre-hash string is ``eventType=<type>`` followed by, in this order and only when present and
+non-empty: eventTime, eventTimeZoneOffset, certificationInfo, parentID, epcList, inputEPCList, childEPCs,
+quantityList, childQuantityList, inputQuantityList, outputEPCList, outputQuantityList, action,
+transformationID, bizStep, disposition, persistentDisposition (set, unset), readPoint, bizLocation,
+sensorElementList (sensorMetadata fields, then sensorReport fields, in the CBV order); then every other
+field (bizTransactionList, sourceList, destinationList, ilmd, user extensions …) sorted as text.
+Each value is written ``name=value`` with no separator; repeated values (EPCs, quantity elements, sensor
+reports, extension values) are sorted. Excluded: ``recordTime``, ``eventID``, ``errorDeclaration``
+and comments.
+
+Normalisation, so that equivalent writings hash alike:
+
+* timestamps (``eventTime`` and sensor ``time``/``startTime``/``endTime``) → UTC, ``Z``, exactly three
+  fraction digits, rounded half to even on the microsecond value as the reference implementation does;
+* EPC URIs, EPC class / pattern URIs and GS1 Digital Link URIs on any domain → the canonical
+  ``https://id.gs1.org/…`` Digital Link (see :mod:`vigichem.ledger.digital_link`);
+* CBV values: bare words (``shipping``) and CBV 1.x URNs (``urn:epcglobal:cbv:bizstep:shipping``) → the
+  CBV 2.0 web URI (``https://ref.gs1.org/cbv/BizStep-shipping``); sensor measurement types and alert
+  types → ``https://gs1.org/voc/<term>``; CURIEs → full URIs;
+* numbers → no leading ``+``, no leading or trailing zeros, integers without ``.0``;
+* extension field names ``prefix:name`` → ``{namespace-URI}name`` using the document's ``@context``.
+
+Known limits are listed in ``docs/ledger-verification.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from vigichem.errors import InvalidDocument
+from vigichem.ledger.digital_link import to_canonical_digital_link
+
+__all__ = [
+    "HASH_ID_PREFIX",
+    "HASH_ID_SUFFIX",
+    "document_events",
+    "event_hash_id",
+    "event_hash_ids",
+    "hash_id_from_prehash",
+    "namespaces_from_context",
+    "prehash_string",
+]
+
+HASH_ID_PREFIX = "ni:///sha-256;"
+HASH_ID_SUFFIX = "?ver=CBV2.0"
+
+_CBV = "https://ref.gs1.org/cbv/"
+_GS1_VOC = "https://gs1.org/voc/"
+_STANDARD_PREFIXES = {"cbv": _CBV, "gs1": _GS1_VOC}
+_CBV_URNS = (
+    ("urn:epcglobal:cbv:bizstep:", _CBV + "BizStep-"),
+    ("urn:epcglobal:cbv:disp:", _CBV + "Disp-"),
+    ("urn:epcglobal:cbv:btt:", _CBV + "BTT-"),
+    ("urn:epcglobal:cbv:sdt:", _CBV + "SDT-"),
+    ("urn:epcglobal:cbv:er:", _CBV + "ER-"),
+)
+# Fields whose bare-word values are CBV/GS1 vocabulary terms (the EPCIS 2.0 JSON-LD context types them
+# "@vocab"), with the URI prefix the term expands to.
+_BIZ_STEP = _CBV + "BizStep-"
+_DISPOSITION = _CBV + "Disp-"
+_BTT = _CBV + "BTT-"
+_SDT = _CBV + "SDT-"
+_COMPONENT = _CBV + "Comp-"
+
+_IGNORED_EVERYWHERE = frozenset(["#text", "rdfs:comment", "comment"])
+_EXCLUDED_FROM_HASH = frozenset(["recordTime", "eventID", "type", "errorDeclaration", "@context"])
+_PAIR_LISTS = {
+    "bizTransactionList": "bizTransaction",
+    "sourceList": "source",
+    "destinationList": "destination",
+}
+_PAIR_TYPE_PREFIX = {"bizTransactionList": _BTT, "sourceList": _SDT, "destinationList": _SDT}
+
+_EPC_LISTS = ("epcList", "inputEPCList", "childEPCs")
+_QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList")
+_QUANTITY_FIELDS = ("epcClass", "quantity", "uom")
+_SENSOR_METADATA_FIELDS = (
+    "time",
+    "startTime",
+    "endTime",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "bizRules",
+)
+_SENSOR_REPORT_FIELDS = (
+    "type",
+    "exception",
+    "deviceID",
+    "deviceMetadata",
+    "rawData",
+    "dataProcessingMethod",
+    "time",
+    "microorganism",
+    "chemicalSubstance",
+    "value",
+    "component",
+    "stringValue",
+    "booleanValue",
+    "hexBinaryValue",
+    "uriValue",
+    "minValue",
+    "maxValue",
+    "meanValue",
+    "sDev",
+    "percRank",
+    "percValue",
+    "uom",
+    "coordinateReferenceSystem",
+)
+_SENSOR_REPORT_VOCAB = {"type": _GS1_VOC, "exception": _GS1_VOC, "component": _COMPONENT}
+_TIME_FIELDS = frozenset(["eventTime", "time", "startTime", "endTime"])
+_HANDLED_TOP = frozenset(
+    [
+        "eventTime",
+        "eventTimeZoneOffset",
+        "certificationInfo",
+        "parentID",
+        *_EPC_LISTS,
+        *_QUANTITY_LISTS,
+        "outputEPCList",
+        "outputQuantityList",
+        "action",
+        "transformationID",
+        "bizStep",
+        "disposition",
+        "persistentDisposition",
+        "readPoint",
+        "bizLocation",
+        "sensorElementList",
+    ]
+)
+
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
+)
+
+
+def namespaces_from_context(context: Any) -> dict[str, str]:
+    """The ``prefix → namespace URI`` map declared in a JSON-LD ``@context`` (strings are remote contexts)."""
+    found: dict[str, str] = {}
+    entries = context if isinstance(context, list) else [context]
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            for prefix, uri in entry.items():
+                if isinstance(uri, str) and not prefix.startswith("@"):
+                    found[prefix] = uri
+    return found
+
+
+def _text(value: Any) -> str:
+    """A JSON scalar as text; JSON booleans as XML Schema writes them, so JSON and XML agree."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    return str(value)
+
+
+def _expand_curie(text: str, namespaces: Mapping[str, str]) -> str:
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix in namespaces and not rest.startswith("//"):
+        return namespaces[prefix] + rest
+    return text
+
+
+def _canonical_number(text: str) -> str:
+    # float() decides what a number is, as in the reference implementation; non-finite values are text.
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(number):
+        return text
+    if number == int(number):
+        return str(int(number))
+    return str(number)
+
+
+def _canonical_value(value: Any, namespaces: Mapping[str, str]) -> str:
+    """Any value: CURIE expansion, CBV 1.x URNs → web URIs, number and GS1 identifier normalisation."""
+    text = _text(value)
+    if not text:
+        return ""
+    text = _expand_curie(text, namespaces)
+    if text.startswith("urn:epcglobal:cbv:"):
+        for urn, web in _CBV_URNS:
+            if text.startswith(urn):
+                text = web + text[len(urn) :]
+                break
+    text = _canonical_number(text)
+    return to_canonical_digital_link(text) or text
+
+
+def _vocabulary_value(value: Any, term_prefix: str, namespaces: Mapping[str, str]) -> str:
+    """A CBV/GS1 vocabulary field: a bare word is a term of the vocabulary; anything else as usual."""
+    text = _text(value)
+    if text and ":" not in text:
+        return term_prefix + text
+    if text:
+        text = _expand_curie(text, _STANDARD_PREFIXES)
+    return _canonical_value(text, namespaces)
+
+
+def _canonical_timestamp(value: Any) -> str:
+    text = _text(value)
+    match = _TIMESTAMP.match(text)
+    if not match:
+        return text
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    # Digits past the microsecond are dropped, then the value is rounded to the millisecond half to even
+    # (Python's round on an int), as the CBV reference implementation does.
+    microseconds = int((fraction or "")[:6].ljust(6, "0"))
+    milliseconds = round(microseconds, -3) // 1000
+    if zone.upper() == "Z":
+        tz = UTC
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz)
+    except ValueError:
+        return text
+    moment = moment.astimezone(UTC) + timedelta(milliseconds=milliseconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _expand_key(key: str, namespaces: Mapping[str, str]) -> str:
+    prefix, sep, rest = key.partition(":")
+    if sep and prefix in namespaces:
+        return "{" + namespaces[prefix] + "}" + rest
+    return key
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _generic(name: str, value: Any, namespaces: Mapping[str, str]) -> list[str]:
+    """Pre-hash strings of a field outside the fixed order (extensions, ilmd …), one per occurrence."""
+    if name.endswith("List") and name not in _PAIR_LISTS:
+        # A list is one element whose children are named after it without "List" (the XML shape).
+        item_name = name[:-4]
+        children = [s for item in _as_list(value) for s in _generic(item_name, item, namespaces)]
+        return [name + "".join(sorted(children))] if children else []
+    if isinstance(value, list):
+        return [s for item in value for s in _generic(name, item, namespaces)]
+    if isinstance(value, Mapping):
+        return [name + _remainder(value, namespaces, exclude=frozenset())]
+    text = _canonical_value(value, namespaces)
+    return [f"{name}={text}"] if text else []
+
+
+def _remainder(obj: Mapping[str, Any], namespaces: Mapping[str, str], exclude: frozenset[str]) -> str:
+    """The fields of ``obj`` not in ``exclude``, each as generic strings, all sorted as text."""
+    parts: list[str] = []
+    for key, value in obj.items():
+        if key in exclude or key in _IGNORED_EVERYWHERE:
+            continue
+        if key in _PAIR_LISTS:
+            parts.extend(_pair_list(key, value, namespaces))
+        else:
+            parts.extend(_generic(_expand_key(key, namespaces), value, namespaces))
+    parts.sort()
+    return "".join(parts)
+
+
+def _pair_list(name: str, value: Any, namespaces: Mapping[str, str]) -> list[str]:
+    """bizTransactionList / sourceList / destinationList: sorted ``type=…<value-name>=…`` pairs."""
+    value_key = _PAIR_LISTS[name]
+    pairs: list[str] = []
+    for item in _as_list(value):
+        if not isinstance(item, Mapping):
+            continue
+        text = ""
+        if "type" in item and (kind := _vocabulary_value(item["type"], _PAIR_TYPE_PREFIX[name], namespaces)):
+            text += f"type={kind}"
+        if value_key in item and (ident := _canonical_value(item[value_key], namespaces)):
+            text += f"{value_key}={ident}"
+        text += _remainder(item, namespaces, exclude=frozenset(["type", value_key]))
+        if text:
+            pairs.append(text)
+    return [name + "".join(sorted(pairs))] if pairs else []
+
+
+def _scalars(name: str, value: Any, render: Any) -> str:
+    texts = sorted(f"{name}={t}" for item in _as_list(value) if (t := render(item)))
+    return "".join(texts)
+
+
+def _ordered(
+    obj: Mapping[str, Any],
+    fields: Sequence[str],
+    namespaces: Mapping[str, str],
+    vocab: Mapping[str, str] | None = None,
+) -> str:
+    """``fields`` of a nested object in the given order, then its other fields (extensions) sorted."""
+    out = []
+    for field in fields:
+        if field not in obj:
+            continue
+        if field in _TIME_FIELDS:
+            out.append(_scalars(field, obj[field], _canonical_timestamp))
+        elif vocab and field in vocab:
+            prefix = vocab[field]
+            out.append(_scalars(field, obj[field], lambda v, p=prefix: _vocabulary_value(v, p, namespaces)))
+        else:
+            out.append(_scalars(field, obj[field], lambda v: _canonical_value(v, namespaces)))
+    out.append(_remainder(obj, namespaces, exclude=frozenset(fields)))
+    return "".join(out)
+
+
+def _wrapped(name: str, parts: list[str]) -> str:
+    """``name`` followed by its sorted non-empty parts, or nothing when all parts are empty."""
+    kept = sorted(p for p in parts if p)
+    return name + "".join(kept) if kept else ""
+
+
+def _epc_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
+    return _wrapped(name, [f"epc={t}" for epc in _as_list(value) if (t := _canonical_value(epc, namespaces))])
+
+
+def _quantity_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
+    elements = []
+    for element in _as_list(value):
+        if isinstance(element, Mapping) and (body := _ordered(element, _QUANTITY_FIELDS, namespaces)):
+            elements.append("quantityElement" + body)
+    return _wrapped(name, elements)
+
+
+def _sensor_element_list(value: Any, namespaces: Mapping[str, str]) -> str:
+    elements = []
+    for element in _as_list(value):
+        if not isinstance(element, Mapping):
+            continue
+        body = ""
+        metadata = element.get("sensorMetadata")
+        if isinstance(metadata, Mapping) and (
+            inner := _ordered(metadata, _SENSOR_METADATA_FIELDS, namespaces)
+        ):
+            body += "sensorMetadata" + inner
+        reports = []
+        for report in _as_list(element.get("sensorReport", [])):
+            if isinstance(report, Mapping) and (
+                inner := _ordered(report, _SENSOR_REPORT_FIELDS, namespaces, _SENSOR_REPORT_VOCAB)
+            ):
+                reports.append("sensorReport" + inner)
+        body += "".join(sorted(reports))
+        body += _remainder(element, namespaces, exclude=frozenset(["sensorMetadata", "sensorReport"]))
+        if body:
+            elements.append("sensorElement" + body)
+    return _wrapped("sensorElementList", elements)
+
+
+def prehash_string(
+    event: Mapping[str, Any], context: Any = None, *, ignore_fields: Collection[str] = ()
+) -> str:
+    """The CBV 2.0 pre-hash string of one EPCIS 2.0 JSON event.
+
+    ``context`` is the document's ``@context`` (or a ``prefix → URI`` mapping already extracted with
+    :func:`namespaces_from_context`); it names the namespaces of extension fields. ``ignore_fields``
+    names top-level extension fields (as written, ``prefix:name``) that a community has agreed to leave
+    out of the hash, such as a repository's own capture bookkeeping; by default nothing else is left out.
+    """
+    if not isinstance(event, Mapping):
+        raise InvalidDocument("an EPCIS event must be a JSON object")
+    namespaces = context if _is_namespace_map(context) else namespaces_from_context(context)
+    if "@context" in event:
+        namespaces = {**namespaces, **namespaces_from_context(event["@context"])}
+    canon = _canonical_value
+    out = ["eventType=", _text(event.get("type"))]
+    get = event.get
+    if "eventTime" in event:
+        out.append(_scalars("eventTime", get("eventTime"), _canonical_timestamp))
+    for name in ("eventTimeZoneOffset", "certificationInfo", "parentID"):
+        if name in event:
+            out.append(_scalars(name, get(name), lambda v: canon(v, namespaces)))
+    for name in _EPC_LISTS:
+        if name in event:
+            out.append(_epc_list(name, get(name), namespaces))
+    for name in _QUANTITY_LISTS:
+        if name in event:
+            out.append(_quantity_list(name, get(name), namespaces))
+    if "outputEPCList" in event:
+        out.append(_epc_list("outputEPCList", get("outputEPCList"), namespaces))
+    if "outputQuantityList" in event:
+        out.append(_quantity_list("outputQuantityList", get("outputQuantityList"), namespaces))
+    for name in ("action", "transformationID"):
+        if name in event:
+            out.append(_scalars(name, get(name), lambda v: canon(v, namespaces)))
+    if "bizStep" in event:
+        out.append(_scalars("bizStep", get("bizStep"), lambda v: _vocabulary_value(v, _BIZ_STEP, namespaces)))
+    if "disposition" in event:
+        out.append(
+            _scalars(
+                "disposition", get("disposition"), lambda v: _vocabulary_value(v, _DISPOSITION, namespaces)
+            )
+        )
+    if isinstance(persistent := get("persistentDisposition"), Mapping):
+        body = "".join(
+            _scalars(part, persistent.get(part, []), lambda v: _vocabulary_value(v, _DISPOSITION, namespaces))
+            for part in ("set", "unset")
+        )
+        body += _remainder(persistent, namespaces, exclude=frozenset(["set", "unset"]))
+        if body:
+            out.append("persistentDisposition" + body)
+    for name in ("readPoint", "bizLocation"):
+        if isinstance(place := get(name), Mapping) and (body := _ordered(place, ("id",), namespaces)):
+            out.append(name + body)
+    if "sensorElementList" in event:
+        out.append(_sensor_element_list(get("sensorElementList"), namespaces))
+    excluded = _HANDLED_TOP | _EXCLUDED_FROM_HASH
+    if ignore_fields:
+        excluded = excluded | frozenset(ignore_fields)
+    out.append(_remainder(event, namespaces, exclude=excluded))
+    return "".join(out)
+
+
+def _is_namespace_map(context: Any) -> bool:
+    return (
+        isinstance(context, dict)
+        and all(isinstance(v, str) for v in context.values())
+        and not any(k.startswith("@") for k in context)
+    )
+
+
+def hash_id_from_prehash(prehash: str) -> str:
+    """``ni:///sha-256;<hex>?ver=CBV2.0`` for a pre-hash string."""
+    return HASH_ID_PREFIX + hashlib.sha256(prehash.encode("utf-8")).hexdigest() + HASH_ID_SUFFIX
+
+
+def event_hash_id(
+    event: Mapping[str, Any], context: Any = None, *, ignore_fields: Collection[str] = ()
+) -> str:
+    """The CBV 2.0 Event Hash ID of one event (arguments as in :func:`prehash_string`)."""
+    return hash_id_from_prehash(prehash_string(event, context, ignore_fields=ignore_fields))
+
+
+def document_events(document: Mapping[str, Any]) -> list[Any]:
+    """The events of an ``EPCISDocument`` (``epcisBody.eventList`` or a single ``epcisBody.event``).
+
+    An ``EPCISQueryDocument``'s ``queryResults.resultsBody.eventList`` is read too, so query results can
+    be hashed and compared; only ``EPCISDocument`` is accepted for capture (see validation).
+    """
+    body = document.get("epcisBody")
+    if not isinstance(body, Mapping):
+        raise InvalidDocument("the document has no epcisBody object", details={"path": "/epcisBody"})
+    if "eventList" in body:
+        events = body["eventList"]
+    elif "event" in body:
+        events = [body["event"]]
+    elif isinstance(results := body.get("queryResults"), Mapping) and isinstance(
+        results_body := results.get("resultsBody"), Mapping
+    ):
+        events = results_body.get("eventList", [])
+    else:
+        events = []
+    if not isinstance(events, list):
+        raise InvalidDocument(
+            "epcisBody.eventList must be an array", details={"path": "/epcisBody/eventList"}
+        )
+    return events
+
+
+def event_hash_ids(document: dict[str, Any]) -> list[str]:
+    """The CBV 2.0 Event Hash IDs of a parsed EPCIS document's events, in document order."""
+    namespaces = namespaces_from_context(document.get("@context"))
+    return [event_hash_id(event, namespaces) for event in document_events(document)]
