@@ -162,7 +162,10 @@ def findings_for_matches(
             for code in law.jurisdictions_for(ref)
         ]
     matched_lists = {m.ref.list_id: m.ref.regulatory_list.short for m in current}
-    for match in current:
+    # One finding per (list, entry number, jurisdiction): many entries share a number (EU "Category 1"),
+    # and the closest match (by CAS, the substance itself) speaks for them.
+    reported: set[tuple[str, str, str]] = set()
+    for match in sorted(current, key=lambda m: m.rank):
         ref = match.ref
         preceding = [matched_lists[p] for p in ref.regulatory_list.precedence_over_me if p in matched_lists]
         if preceding:
@@ -172,8 +175,12 @@ def findings_for_matches(
             )
             continue
         for code in law.jurisdictions_for(ref):
+            key = (ref.list_id, ref.entry.entry, code)
+            if key in reported:
+                continue
             finding, note = _finding(match, law, code, concentration, quantity, component)
-            if finding is not None and finding not in findings:
+            if finding is not None:
+                reported.add(key)
                 findings.append(finding)
             if note is not None and note not in notes:
                 notes.append(note)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rdkit import Chem
 
@@ -39,13 +40,24 @@ _SMILES_CHARS = set("()[]=#@\\/%0123456789")
 _WORDLIKE = re.compile(r"[a-z]{4,}|[^\x00-\x7f]")
 
 
+Form = Literal["exact", "salt", "isomer"]
+_FORM_ORDER: dict[str, int] = {"exact": 0, "salt": 1, "isomer": 2}
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
-    """An entry reached by a query: how (``basis``) and a clause saying what matched."""
+    """An entry reached by a query: how (``basis``), a clause saying what matched, and whether the query
+    is the listed substance itself, a salt of it or another isomer (``form``)."""
 
     ref: EntryRef
     basis: Basis
     detail: str
+    form: Form = "exact"
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Sort key: stronger basis first, then the listed substance itself before a salt or isomer."""
+        return (-_BASIS_STRENGTH[self.basis], _FORM_ORDER[self.form])
 
 
 @dataclass(slots=True)
@@ -61,7 +73,7 @@ class Resolution:
         """Keep ``match`` unless the same entry is already matched on an equal or stronger basis."""
         for position, existing in enumerate(self.matches):
             if existing.ref is match.ref:
-                if _BASIS_STRENGTH[match.basis] > _BASIS_STRENGTH[existing.basis]:
+                if match.rank < existing.rank:
                     self.matches[position] = match
                 return
         self.matches.append(match)
@@ -178,6 +190,7 @@ def _from_inchikey(index: ScreeningIndex, key: str) -> Resolution:
                     ref,
                     "structure",
                     f"the InChIKey is that of an isomer of {ref.entry.name} (isomers covered)",
+                    "isomer",
                 )
             )
         else:
@@ -234,6 +247,7 @@ def _match_structure(
                     "structure",
                     f"the submitted structure is a stereoisomer (or isotopologue) of {ref.entry.name}; "
                     "the entry covers isomers",
+                    "isomer",
                 )
             )
         else:
@@ -244,6 +258,19 @@ def _match_structure(
             if resolution.matched(ref):
                 continue
             where = ref.label
+            assert ref.structure is not None  # indexed by structure
+            if ref.structure.inchikey != structure.inchikey:
+                if ref.covers_salts and ref.covers_isomers:
+                    resolution.add(
+                        Match(
+                            ref,
+                            "structure",
+                            f"the parent of the submitted salt ({removed} removed) is a stereoisomer of "
+                            f"{ref.entry.name}; the entry covers its salts and isomers",
+                            "isomer",
+                        )
+                    )
+                continue
             if ref.covers_salts:
                 resolution.add(
                     Match(
@@ -251,6 +278,7 @@ def _match_structure(
                         "structure",
                         f"the parent of the submitted salt ({removed} removed) is {ref.entry.name}, and the "
                         "entry covers its salts",
+                        "salt",
                     )
                 )
             else:
@@ -258,7 +286,30 @@ def _match_structure(
                     f"the parent of the submitted salt ({removed} removed) is {ref.entry.name}, listed in "
                     f"{where}, but that list does not cover salts: no finding"
                 )
+    _link_by_cas(index, resolution)
     _match_families(index, resolution, structure)
+
+
+def _link_by_cas(index: ScreeningIndex, resolution: Resolution) -> None:
+    """Entries that print no structure but the CAS of an entry matched by structure (DEA prints names
+    and the knowledge base adds the CAS): the substance, or its salt where covered, matches them too.
+    Isomer matches are not linked: an entry's CAS names one stereoisomer."""
+    for match in list(resolution.matches):
+        if match.basis != "structure" or match.form == "isomer":
+            continue
+        for cas in match.ref.entry.cas:
+            for ref in index.by_cas.get(cas, ()):
+                if resolution.matched(ref):
+                    continue
+                if match.form == "salt" and not ref.covers_salts:
+                    resolution.notes.append(
+                        f"the parent of the submitted salt is CAS {cas}, listed in {ref.label}, but that "
+                        "list does not cover salts: no finding"
+                    )
+                    continue
+                resolution.add(
+                    Match(ref, "structure", f"{match.detail}; {ref.label} lists it as CAS {cas}", match.form)
+                )
 
 
 def _match_families(index: ScreeningIndex, resolution: Resolution, structure: Structure) -> None:
@@ -279,9 +330,11 @@ def _match_families(index: ScreeningIndex, resolution: Resolution, structure: St
                 )
                 continue
             detail = family_match.explanation
+            form: Form = "exact"
             if structure.is_salt_or_mixture_parent:
                 detail = f"the parent of the submitted salt falls under the family (salts covered): {detail}"
-            resolution.add(Match(ref, "family", detail))
+                form = "salt"
+            resolution.add(Match(ref, "family", detail, form))
 
 
 __all__ = ["Match", "Resolution", "resolve"]
