@@ -4,6 +4,9 @@ A CAS RN is written ``NNNNNNN-NN-R``: two to seven digits, a hyphen, two digits,
 digit ``R``. The check digit is the sum of each other digit multiplied by its position counted from the
 right (the last digit before ``R`` has position 1), modulo 10 (CAS, "CAS Registry Number and the CAS
 Registry", check digit verification).
+
+The check digit catches most typing errors but not all: changing a digit of weight ``w`` by ``d`` goes
+unnoticed when ``w * d`` is a multiple of 10 (e.g. a digit of weight 5 changed by 2, or of weight 2 by 5).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ _CAS_LIKE_RE = re.compile(
     r"^\s*\d{2,7}\s*[-\u2010-\u2014\u2212\ufe63\uff0d]\s*\d{2}\s*[-\u2010-\u2014\u2212\ufe63\uff0d]\s*\d\s*$"
 )
 _CAS_COMPACT_RE = re.compile(r"^\d{5,10}$")
+_PREFIX_RE = re.compile(r"^cas(?:[\s-]*(?:rn|no\.?|number|registry number))?\s*[:#.-]?\s*", re.IGNORECASE)
 
 
 def check_digit(body: str) -> int:
@@ -49,7 +53,7 @@ def normalise_cas(text: str) -> str:
         raise InvalidCAS(f"a CAS number must be text, got {type(text).__name__}")
     original = text
     candidate = text.strip().translate(_HYPHENS)
-    candidate = re.sub(r"^(?i:cas)(?:\s*(?:rn|no\.?|number|registry number))?\s*[:#-]?\s*", "", candidate)
+    candidate = _PREFIX_RE.sub("", candidate)
     candidate = re.sub(r"\s*-\s*", "-", candidate)
     if _CAS_COMPACT_RE.match(candidate):
         candidate = f"{candidate[:-3]}-{candidate[-3:-1]}-{candidate[-1]}"
