@@ -1,11 +1,11 @@
 """Shared ledger fixtures: a migrated database on SQLite and on PostgreSQL, a node, a store, documents.
 
 ``engine`` (and everything built on it) is parametrised over ``sqlite`` (a file under ``tmp_path``) and
-``postgresql``. Each PostgreSQL test gets its own schema in the server's database, created before the test
-and dropped after it, so parallel runs by other engineers and CI never collide. The server URL comes from
-``VIGICHEM_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``). When the server
-is unreachable the PostgreSQL variants are skipped with the reason, or fail when ``VIGICHEM_REQUIRE_POSTGRES=1``
-(CI).
+``postgresql``. Each PostgreSQL test gets its own schema in the server's database, created before the
+test and dropped after it, so parallel runs by other engineers and CI never collide. The server URL comes
+from ``VIGICHEM_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``). When
+the server is unreachable the PostgreSQL variants are skipped with the reason, or fail when
+``VIGICHEM_REQUIRE_POSTGRES=1`` (CI).
 
 ``database_url`` gives the URL of the same database (with the schema on the search path), for tests that
 start subprocesses or the CLI.
@@ -109,7 +109,7 @@ def example_documents() -> list[Path]:
 
 def load_example(name: str) -> dict[str, Any]:
     """One official example document by file name."""
-    matches = [path for path in EPCIS_EXAMPLES.rglob(name)]
+    matches = list(EPCIS_EXAMPLES.rglob(name))
     assert matches, f"no official example named {name}"
     loaded: dict[str, Any] = json.loads(matches[0].read_text(encoding="utf-8"))
     return loaded

@@ -1,0 +1,355 @@
+"""Persistence of the ledger: atomic, serialised appends and the reads that verification and queries need.
+
+**Appending.** :meth:`LedgerStore.append` stores a document's new events in one transaction: the document
+row, the events with their index rows (``executemany`` batches), the log state (tree size and frontier) and,
+when a signer is given, a signed checkpoint of the new tree. Appenders are serialised so that ``seq`` is
+gap-free and equals commit order: on SQLite the transaction starts with ``BEGIN IMMEDIATE`` (the database
+write lock), on PostgreSQL it locks the single ``ledger_log_state`` row with ``SELECT ... FOR UPDATE``.
+Either the whole document commits or nothing does.
+
+**Duplicates.** An event whose hash ID is already in the ledger (or appears earlier in the same document) is
+a duplicate: it is reported, not stored again. A document mixing new and duplicate events stores its new
+events (in document order) and reports the others; a document made only of duplicates stores nothing at all
+(no document row, no checkpoint), so re-sending a document is a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, update
+
+from vigichem.errors import NotFound
+from vigichem.ledger.checkpoints import (
+    append_to_frontier,
+    frontier_from_bytes,
+    frontier_root,
+    frontier_to_bytes,
+)
+from vigichem.ledger.db import (
+    WRITE_LOCK,
+    checkpoints,
+    documents,
+    epcs,
+    events,
+    is_postgresql,
+    log_state,
+    quantities,
+    sources,
+)
+from vigichem.ledger.indexing import IndexedEvent
+from vigichem.ledger.merkle import MerkleTree, event_leaf_hash
+from vigichem.ledger.models import CaptureResult, Checkpoint, StoredEvent
+
+__all__ = ["CheckpointSigner", "DocumentMeta", "LedgerStore", "VerifyRow", "utc_now"]
+
+CheckpointSigner = Callable[[int, bytes, datetime], Checkpoint]
+"""Signs (tree size, root, time) with the node key (:func:`vigichem.ledger.checkpoints.sign_checkpoint`)."""
+
+_IN_CHUNK = 500  # stays far below SQLite's and PostgreSQL's bound-parameter limits
+
+
+def utc_now() -> datetime:
+    """The current time as the ledger stores it (naive UTC, microseconds)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentMeta:
+    """Document-level facts stored once per capture: its ``@context`` (needed to rehash), id and header."""
+
+    context_json: str
+    epcis_document_id: str | None = None
+    header_json: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyRow:
+    """One stored event as verification reads it, in seq order."""
+
+    seq: int
+    hash_id: str
+    leaf_hash: bytes
+    event_json: str
+    document_id: int
+    document_index: int
+
+
+class LedgerStore:
+    """The ledger tables behind one SQLAlchemy engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._tree = MerkleTree()
+        self._tree_lock = threading.Lock()
+
+    # -- appending -------------------------------------------------------------------------------------
+
+    def append(
+        self,
+        indexed: Sequence[IndexedEvent],
+        meta: DocumentMeta,
+        signer: CheckpointSigner | None = None,
+    ) -> CaptureResult:
+        """Store the new events of one document atomically; report duplicates; sign the new tree head."""
+        with self.engine.connect().execution_options(**WRITE_LOCK) as connection, connection.begin():
+            tree_size, frontier = self._lock_log_state(connection)
+            existing = self._existing_hash_ids(connection, [item.hash_id for item in indexed])
+            new: list[IndexedEvent] = []
+            duplicates: list[str] = []
+            seen: set[str] = set()
+            for item in indexed:
+                if item.hash_id in existing or item.hash_id in seen:
+                    duplicates.append(item.hash_id)
+                else:
+                    seen.add(item.hash_id)
+                    new.append(item)
+            if not new:
+                return CaptureResult(
+                    new=[], duplicates=duplicates, tree_size=tree_size, first_seq=tree_size, document_id=None
+                )
+            now = utc_now()
+            document_id = connection.execute(
+                insert(documents).returning(documents.c.id),
+                {
+                    "epcis_document_id": meta.epcis_document_id,
+                    "received_at": now,
+                    "first_seq": tree_size,
+                    "event_count": len(new),
+                    "duplicate_count": len(duplicates),
+                    "context_json": meta.context_json,
+                    "header_json": meta.header_json,
+                },
+            ).scalar_one()
+            self._insert_events(connection, new, tree_size, document_id, now)
+            leaves = [event_leaf_hash(item.hash_id) for item in new]
+            new_size = append_to_frontier(frontier, tree_size, leaves)
+            connection.execute(
+                update(log_state)
+                .where(log_state.c.id == 1)
+                .values(tree_size=new_size, frontier=frontier_to_bytes(frontier))
+            )
+            checkpoint = None
+            if signer is not None:
+                checkpoint = signer(new_size, frontier_root(frontier), now)
+                self._insert_checkpoint(connection, checkpoint)
+        return CaptureResult(
+            new=[item.hash_id for item in new],
+            duplicates=duplicates,
+            tree_size=new_size,
+            first_seq=tree_size,
+            document_id=document_id,
+            checkpoint=checkpoint,
+        )
+
+    def _lock_log_state(self, connection: Connection) -> tuple[int, list[bytes]]:
+        query = select(log_state.c.tree_size, log_state.c.frontier).where(log_state.c.id == 1)
+        if is_postgresql(self.engine):
+            query = query.with_for_update()
+        row = connection.execute(query).one()
+        return int(row.tree_size), frontier_from_bytes(bytes(row.frontier))
+
+    @staticmethod
+    def _existing_hash_ids(connection: Connection, hash_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        unique = list(dict.fromkeys(hash_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            found.update(
+                connection.execute(select(events.c.hash_id).where(events.c.hash_id.in_(chunk))).scalars()
+            )
+        return found
+
+    @staticmethod
+    def _insert_events(
+        connection: Connection, new: list[IndexedEvent], first_seq: int, document_id: int, now: datetime
+    ) -> None:
+        event_rows: list[dict[str, Any]] = []
+        quantity_rows: list[dict[str, Any]] = []
+        epc_rows: list[dict[str, Any]] = []
+        source_rows: list[dict[str, Any]] = []
+        for index, item in enumerate(new):
+            seq = first_seq + index
+            event_rows.append(
+                {
+                    **item.columns,
+                    "seq": seq,
+                    "record_time": now,
+                    "document_id": document_id,
+                    "document_index": index,
+                    "event_json": item.event_json,
+                    "leaf_hash": event_leaf_hash(item.hash_id),
+                }
+            )
+            quantity_rows.extend({**row, "seq": seq} for row in item.quantities)
+            epc_rows.extend({**row, "seq": seq} for row in item.epcs)
+            source_rows.extend({**row, "seq": seq} for row in item.sources)
+        connection.execute(insert(events), event_rows)
+        for table, rows in ((quantities, quantity_rows), (epcs, epc_rows), (sources, source_rows)):
+            if rows:
+                connection.execute(insert(table), rows)
+
+    @staticmethod
+    def _insert_checkpoint(connection: Connection, checkpoint: Checkpoint) -> None:
+        connection.execute(
+            insert(checkpoints),
+            {
+                "tree_size": checkpoint.tree_size,
+                "root": checkpoint.root,
+                "time": checkpoint.time,
+                "signature": checkpoint.signature,
+                "key_id": checkpoint.key_id,
+            },
+        )
+
+    def sign_current(self, signer: CheckpointSigner) -> Checkpoint:
+        """Sign and store a checkpoint of the log as it is now (on demand; appends sign their own)."""
+        with self.engine.connect().execution_options(**WRITE_LOCK) as connection, connection.begin():
+            tree_size, frontier = self._lock_log_state(connection)
+            checkpoint = signer(tree_size, frontier_root(frontier), utc_now())
+            self._insert_checkpoint(connection, checkpoint)
+        return checkpoint
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def log_state(self) -> tuple[int, bytes]:
+        """The recorded tree size and root (from the log state, not recomputed)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(log_state.c.tree_size, log_state.c.frontier)).one()
+        return int(row.tree_size), frontier_root(frontier_from_bytes(bytes(row.frontier)))
+
+    def event_count(self) -> int:
+        """How many event rows are stored."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every stored checkpoint, oldest first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(checkpoints).order_by(checkpoints.c.id)).all()
+        return [
+            Checkpoint(
+                tree_size=int(row.tree_size),
+                root=bytes(row.root),
+                time=row.time,
+                signature=bytes(row.signature),
+                key_id=row.key_id,
+            )
+            for row in rows
+        ]
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The most recent checkpoint, if any."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
+        if row is None:
+            return None
+        return Checkpoint(
+            tree_size=int(row.tree_size),
+            root=bytes(row.root),
+            time=row.time,
+            signature=bytes(row.signature),
+            key_id=row.key_id,
+        )
+
+    def document_contexts(self) -> dict[int, tuple[int, int, Any]]:
+        """Per stored document: (first seq, event count, parsed ``@context``)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    documents.c.id, documents.c.first_seq, documents.c.event_count, documents.c.context_json
+                )
+            ).all()
+        return {
+            int(row.id): (int(row.first_seq), int(row.event_count), json.loads(row.context_json))
+            for row in rows
+        }
+
+    def iter_verify_rows(self, batch_size: int = 20_000) -> Iterator[list[VerifyRow]]:
+        """All stored events in seq order, in batches, streamed (memory stays flat over a million rows)."""
+        columns = (
+            events.c.seq,
+            events.c.hash_id,
+            events.c.leaf_hash,
+            events.c.event_json,
+            events.c.document_id,
+            events.c.document_index,
+        )
+        with self.engine.connect().execution_options(stream_results=True, yield_per=batch_size) as connection:
+            result = connection.execute(select(*columns).order_by(events.c.seq))
+            for partition in result.partitions(batch_size):
+                yield [VerifyRow(int(r[0]), r[1], bytes(r[2]), r[3], int(r[4]), int(r[5])) for r in partition]
+
+    def tree(self) -> MerkleTree:
+        """The Merkle tree of the stored leaf hashes, cached and extended with new leaves on each call."""
+        with self._tree_lock, self.engine.connect() as connection:
+            new_leaves = connection.execute(
+                select(events.c.leaf_hash).where(events.c.seq >= self._tree.size).order_by(events.c.seq)
+            ).scalars()
+            self._tree.extend(bytes(leaf) for leaf in new_leaves)
+        return self._tree
+
+    def seq_of(self, hash_id: str) -> int:
+        """The log index of an event, or :class:`NotFound`."""
+        with self.engine.connect() as connection:
+            seq = connection.execute(select(events.c.seq).where(events.c.hash_id == hash_id)).scalar()
+        if seq is None:
+            raise NotFound(f"no event with hash ID {hash_id!r} in this ledger", details={"hashId": hash_id})
+        return int(seq)
+
+    def count_events(self, conditions: Sequence[ColumnElement[bool]]) -> int:
+        """How many stored events match all ``conditions``."""
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(select(func.count()).select_from(events).where(*conditions)).scalar_one()
+            )
+
+    def select_events(
+        self,
+        conditions: Sequence[ColumnElement[bool]],
+        *,
+        order_by: Sequence[ColumnElement[Any]] = (),
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[StoredEvent]:
+        """Stored events matching all ``conditions``, ordered by ``order_by`` then seq, paged."""
+        query = (
+            select(
+                events.c.seq,
+                events.c.hash_id,
+                events.c.record_time,
+                events.c.event_json,
+                events.c.leaf_hash,
+                documents.c.context_json,
+            )
+            .join(documents, documents.c.id == events.c.document_id)
+            .where(*conditions)
+            .order_by(*order_by, events.c.seq)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        if offset:
+            query = query.offset(offset)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        contexts: dict[str, Any] = {}
+        out: list[StoredEvent] = []
+        for row in rows:
+            if row.context_json not in contexts:
+                contexts[row.context_json] = json.loads(row.context_json)
+            out.append(
+                StoredEvent(
+                    seq=int(row.seq),
+                    hash_id=row.hash_id,
+                    record_time=row.record_time,
+                    event=json.loads(row.event_json),
+                    context=contexts[row.context_json],
+                    leaf_hash=bytes(row.leaf_hash),
+                )
+            )
+        return out
