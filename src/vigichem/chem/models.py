@@ -176,6 +176,7 @@ class FamilyRule(_Frozen):
     source: str
     effective_from: dt.date | None = None
     smarts: str
+    core_label: str  # the core in words, for explanations: "P(=O)F with an O-substituent"
     substituents: tuple[SubstituentRule, ...] = ()
     elements: ElementRule = ElementRule()
     exemptions: tuple[NamedStructure, ...] = ()

@@ -1,0 +1,472 @@
+"""Family entries of the regulatory lists as structural rules, and the matcher that applies them.
+
+The law writes many entries as families ("O-Alkyl (<=C10, incl. cycloalkyl) alkyl (Me, Et, n-Pr or i-Pr)
+phosphonofluoridates"). ``data/families.yaml`` encodes each one as a
+:class:`~vigichem.chem.models.FamilyRule`:
+a SMARTS core with mapped atoms, predicates on the groups attached at those atoms, whole-molecule element
+predicates, and the exemptions the law names. ``docs/families.md`` documents the vocabulary and each rule.
+
+:class:`FamilyMatcher` compiles the rules once. Matching a structure first runs a cheap prefilter (element
+counts and heavy-atom count the core needs, forbidden elements, carbon bounds), so that most structures
+never reach the SMARTS search; only then are the core matches enumerated and the predicates evaluated.
+Every rule a structure falls under is reported: precedence between lists ("except those listed in
+Schedule 1") is the screening layer's business.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from rdkit import Chem, rdBase
+
+from vigichem.chem.models import AlkylName, FamilyRule, NamedStructure, SubstituentRule
+from vigichem.chem.structure import Structure, structure_from_text
+from vigichem.errors import InvalidStructure, KnowledgeBaseError
+
+__all__ = [
+    "DEFAULT_FAMILIES_PATH",
+    "FamilyMatch",
+    "FamilyMatcher",
+    "load_family_rules",
+]
+
+DEFAULT_FAMILIES_PATH = Path(__file__).parent / "data" / "families.yaml"
+_MAX_CORE_MATCHES = 1000  # far above any real molecule; bounds the work on adversarial input
+_PERIODIC_TABLE = Chem.GetPeriodicTable()
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyMatch:
+    """A structure falls under a family rule.
+
+    ``explanation`` is a sentence with the evidence (which core, which groups at which atoms).
+    ``exempted_by`` names the exemption when the structure is one the law exempts (e.g. fonofos from
+    CWC 2B(4)): the match is still reported so that screening can say "exempted" rather than stay silent.
+    """
+
+    rule_id: str
+    entry: str
+    explanation: str
+    exempted_by: str | None = None
+
+    @property
+    def exempted(self) -> bool:
+        """True when a named exemption of the rule applies."""
+        return self.exempted_by is not None
+
+
+# ---- loading ------------------------------------------------------------------------------------------
+
+
+def load_family_rules(path: Path | None = None) -> tuple[FamilyRule, ...]:
+    """Load and validate the family rules of ``path`` (default: the packaged ``families.yaml``).
+
+    Raises :class:`KnowledgeBaseError` naming the file and the place of the first error: YAML syntax,
+    a field of the wrong type, an unparsable SMARTS or SMILES, a predicate on an atom map number the
+    SMARTS does not have, an unknown element symbol, or a duplicate rule id.
+    """
+    source = path or DEFAULT_FAMILIES_PATH
+    try:
+        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise KnowledgeBaseError(
+            f"{source}: cannot read: {error.strerror}", details={"path": str(source)}
+        ) from None
+    except yaml.YAMLError as error:
+        raise KnowledgeBaseError(f"{source}: invalid YAML: {error}", details={"path": str(source)}) from None
+    raw_rules = document.get("rules") if isinstance(document, dict) else None
+    if not isinstance(raw_rules, list):
+        raise KnowledgeBaseError(
+            f"{source}: expected a mapping with a 'rules' list", details={"path": str(source)}
+        )
+    rules: list[FamilyRule] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(raw_rules):
+        where = f"{source}: rules[{position}]"
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            where += f" ({raw['id']})"
+        try:
+            rule = FamilyRule.model_validate(raw)
+        except ValidationError as error:
+            first = error.errors()[0]
+            location = ".".join(str(part) for part in first["loc"])
+            raise KnowledgeBaseError(
+                f"{where}.{location}: {first['msg']}", details={"path": str(source), "rule": position}
+            ) from None
+        if rule.id in seen:
+            raise KnowledgeBaseError(f"{where}: duplicate rule id {rule.id!r}", details={"path": str(source)})
+        seen.add(rule.id)
+        _check_rule(rule, where)
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _check_rule(rule: FamilyRule, where: str) -> None:
+    """Semantic checks that the schema cannot express."""
+    pattern = _compile_smarts(rule.smarts, f"{where}.smarts")
+    map_numbers = {atom.GetAtomMapNum() for atom in pattern.GetAtoms()} - {0}
+    for index, spec in enumerate(rule.substituents):
+        place = f"{where}.substituents[{index}]"
+        if spec.atom not in map_numbers:
+            raise KnowledgeBaseError(f"{place}.atom: the SMARTS has no atom mapped :{spec.atom}")
+        low, high = spec.count
+        if low > high:
+            raise KnowledgeBaseError(f"{place}.count: minimum {low} above maximum {high}")
+        if spec.satisfying is not None and spec.satisfying > high:
+            raise KnowledgeBaseError(f"{place}.satisfying: {spec.satisfying} above the branch count {high}")
+        if spec.kind == "alkyl_set" and not spec.allowed:
+            raise KnowledgeBaseError(f"{place}.allowed: kind 'alkyl_set' needs the allowed groups")
+        if spec.max_carbons is not None and spec.max_carbons < spec.min_carbons:
+            raise KnowledgeBaseError(f"{place}.max_carbons: below min_carbons")
+        if spec.root_element is not None:
+            _atomic_number(spec.root_element, f"{place}.root_element")
+    for symbol in (*rule.elements.required, *rule.elements.forbidden):
+        _atomic_number(symbol, f"{where}.elements")
+    for index, count in enumerate(rule.elements.counts):
+        _compile_smarts(count.smarts, f"{where}.elements.counts[{index}].smarts")
+    for field_name in ("positives", "negatives", "exemptions"):
+        chemicals: tuple[NamedStructure, ...] = getattr(rule, field_name)
+        for index, chemical in enumerate(chemicals):
+            try:
+                structure_from_text(chemical.smiles)
+            except InvalidStructure as error:
+                raise KnowledgeBaseError(
+                    f"{where}.{field_name}[{index}] ({chemical.name}): {error.message}"
+                ) from None
+
+
+def _compile_smarts(smarts: str, where: str) -> Chem.Mol:
+    with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
+        pattern = Chem.MolFromSmarts(smarts)
+    if pattern is None or pattern.GetNumAtoms() == 0:
+        reason = " ".join(line.split("]", 1)[-1].strip() for line in capture.messages.splitlines() if line)
+        raise KnowledgeBaseError(f"{where}: invalid SMARTS {smarts!r}: {reason or 'no atoms'}")
+    compiled: Chem.Mol = pattern
+    return compiled
+
+
+def _atomic_number(symbol: str, where: str) -> int:
+    try:
+        number = int(_PERIODIC_TABLE.GetAtomicNumber(symbol))
+    except RuntimeError:
+        number = 0
+    if number <= 0 or _PERIODIC_TABLE.GetElementSymbol(number) != symbol:
+        raise KnowledgeBaseError(f"{where}: unknown element symbol {symbol!r}")
+    return number
+
+
+# ---- compilation --------------------------------------------------------------------------------------
+
+
+def _definite_element(query_atom: Chem.Atom) -> int | None:
+    """The element a SMARTS query atom demands, when every alternative of it names the same one."""
+    smarts = query_atom.GetSmarts()
+    body = smarts[1:-1] if smarts.startswith("[") else smarts
+    if any(token in body for token in ("$(", "!", ";", "&", "*")):
+        return None  # recursive or negated queries: do not guess
+    body = body.split(":")[0]  # drop the atom map
+    elements: set[int] = set()
+    for alternative in body.split(","):
+        number = _leading_element(alternative)
+        if number is None:
+            return None
+        elements.add(number)
+    return elements.pop() if len(elements) == 1 else None
+
+
+_TWO_LETTER = ("Cl", "Br", "Na", "Si", "Se", "As", "Sn", "Li", "Mg", "Al", "Ca")
+
+
+def _leading_element(text: str) -> int | None:
+    if text.startswith("#"):
+        digits = "".join(ch for ch in text[1:] if ch.isdigit())
+        return int(digits) if digits else None
+    for symbol in _TWO_LETTER:
+        if text.startswith(symbol):
+            return int(_PERIODIC_TABLE.GetAtomicNumber(symbol))
+    if text and text[0] in "BCNOPSFI":
+        return int(_PERIODIC_TABLE.GetAtomicNumber(text[0]))
+    if text and text[0] in "cnops":
+        return int(_PERIODIC_TABLE.GetAtomicNumber(text[0].upper()))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledRule:
+    rule: FamilyRule
+    pattern: Chem.Mol
+    atom_of_map: dict[int, int]  # map number -> query atom index
+    needed_elements: tuple[tuple[int, int], ...]  # (atomic number, minimum count) the core implies
+    min_heavy_atoms: int
+    forbidden: frozenset[int]
+    counts: tuple[tuple[Chem.Mol, int, int | None, str], ...]
+    exempt_keys: dict[str, NamedStructure]
+
+
+def _compile(rule: FamilyRule) -> _CompiledRule:
+    pattern = _compile_smarts(rule.smarts, rule.id)
+    atom_of_map = {atom.GetAtomMapNum(): atom.GetIdx() for atom in pattern.GetAtoms() if atom.GetAtomMapNum()}
+    needed: Counter[int] = Counter()
+    for atom in pattern.GetAtoms():
+        element = _definite_element(atom)
+        if element is not None:
+            needed[element] += 1
+    for symbol in rule.elements.required:
+        number = _atomic_number(symbol, rule.id)
+        needed[number] = max(needed[number], 1)
+    if rule.elements.min_carbons is not None:
+        needed[6] = max(needed[6], rule.elements.min_carbons)
+    exempt_keys = {structure_from_text(item.smiles).skeleton_key: item for item in rule.exemptions}
+    counts = tuple(
+        (_compile_smarts(item.smarts, rule.id), item.min, item.max, item.label)
+        for item in rule.elements.counts
+    )
+    return _CompiledRule(
+        rule=rule,
+        pattern=pattern,
+        atom_of_map=atom_of_map,
+        needed_elements=tuple(sorted(needed.items())),
+        min_heavy_atoms=pattern.GetNumAtoms(),
+        forbidden=frozenset(_atomic_number(symbol, rule.id) for symbol in rule.elements.forbidden),
+        counts=counts,
+        exempt_keys=exempt_keys,
+    )
+
+
+# ---- matching -----------------------------------------------------------------------------------------
+
+
+class FamilyMatcher:
+    """Applies compiled family rules to standardised structures.
+
+    Build it once (compiling SMARTS and standardising the exemptions) and call :meth:`match` per query;
+    it holds no per-query state, so one instance can serve concurrent callers.
+    """
+
+    def __init__(self, rules: Iterable[FamilyRule]) -> None:
+        self._compiled = tuple(_compile(rule) for rule in rules)
+        self._by_id = {compiled.rule.id: compiled for compiled in self._compiled}
+
+    @property
+    def rules(self) -> tuple[FamilyRule, ...]:
+        """The rules, in file order."""
+        return tuple(compiled.rule for compiled in self._compiled)
+
+    def rule(self, rule_id: str) -> FamilyRule:
+        """The rule with id ``rule_id`` (``KeyError`` when there is none)."""
+        return self._by_id[rule_id].rule
+
+    def match(self, structure: Structure, rule_ids: Sequence[str] | None = None) -> list[FamilyMatch]:
+        """Every rule (of ``rule_ids``, default all) that ``structure`` falls under, in file order."""
+        mol = structure.mol
+        element_counts = Counter(atom.GetAtomicNum() for atom in mol.GetAtoms())
+        heavy_atoms = mol.GetNumHeavyAtoms()
+        candidates = self._compiled if rule_ids is None else tuple(self._by_id[i] for i in rule_ids)
+        found: list[FamilyMatch] = []
+        for compiled in candidates:
+            if not _passes_prefilter(compiled, element_counts, heavy_atoms):
+                continue
+            evidence = _match_rule(compiled, mol)
+            if evidence is None:
+                continue
+            exemption = compiled.exempt_keys.get(structure.skeleton_key)
+            explanation = f"{compiled.rule.entry}: {evidence}"
+            if exemption is not None:
+                explanation += f"; named exemption {exemption.name}" + (
+                    f" (CAS {exemption.cas})" if exemption.cas else ""
+                )
+            found.append(
+                FamilyMatch(
+                    rule_id=compiled.rule.id,
+                    entry=compiled.rule.entry,
+                    explanation=explanation,
+                    exempted_by=exemption.name if exemption is not None else None,
+                )
+            )
+        return found
+
+
+def _passes_prefilter(compiled: _CompiledRule, element_counts: Counter[int], heavy_atoms: int) -> bool:
+    """Cheap necessary conditions: enough atoms of each element the core needs, nothing forbidden."""
+    if heavy_atoms < compiled.min_heavy_atoms:
+        return False
+    for element, minimum in compiled.needed_elements:
+        if element_counts[element] < minimum:
+            return False
+    if any(element_counts[element] for element in compiled.forbidden):
+        return False
+    max_carbons = compiled.rule.elements.max_carbons
+    return max_carbons is None or element_counts[6] <= max_carbons
+
+
+def _match_rule(compiled: _CompiledRule, mol: Chem.Mol) -> str | None:
+    """The evidence sentence when ``mol`` falls under the rule, else None."""
+    count_notes: list[str] = []
+    for pattern, low, high, label in compiled.counts:
+        found = len(mol.GetSubstructMatches(pattern, uniquify=True, maxMatches=_MAX_CORE_MATCHES))
+        if found < low or (high is not None and found > high):
+            return None
+        count_notes.append(f"{label}: {found}")
+    matches = mol.GetSubstructMatches(compiled.pattern, uniquify=False, maxMatches=_MAX_CORE_MATCHES)
+    for match in matches:
+        core = frozenset(match)
+        notes: list[str] = []
+        for spec in compiled.rule.substituents:
+            atom_index = match[compiled.atom_of_map[spec.atom]]
+            note = _judge(mol, atom_index, core, spec)
+            if note is None:
+                break
+            notes.append(note)
+        else:
+            core_note = compiled.rule.core_label
+            return "; ".join([core_note, *notes, *count_notes])
+    return None
+
+
+# ---- substituent predicates -----------------------------------------------------------------------------
+
+_ALKYL_ABBREVIATION: dict[AlkylName, str] = {
+    "methyl": "Me",
+    "ethyl": "Et",
+    "n-propyl": "n-Pr",
+    "isopropyl": "i-Pr",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Branch:
+    """A group attached at a mapped atom: its first atom and every atom reachable without the core."""
+
+    root: int
+    atoms: frozenset[int]
+    attachments: int  # bonds between the group and the core; 1 for an ordinary substituent
+
+
+def _branches(mol: Chem.Mol, atom_index: int, core: frozenset[int]) -> list[_Branch]:
+    branches: list[_Branch] = []
+    claimed: set[int] = set()
+    for neighbour in mol.GetAtomWithIdx(atom_index).GetNeighbors():
+        start = neighbour.GetIdx()
+        if start in core or start in claimed:
+            continue  # a ring back to the mapped atom was already collected from its other end
+        atoms = {start}
+        frontier = [start]
+        attachments = 0
+        while frontier:
+            current = mol.GetAtomWithIdx(frontier.pop())
+            for other in current.GetNeighbors():
+                other_index = other.GetIdx()
+                if other_index in core:
+                    attachments += 1
+                elif other_index not in atoms:
+                    atoms.add(other_index)
+                    frontier.append(other_index)
+        claimed |= atoms
+        branches.append(_Branch(root=start, atoms=frozenset(atoms), attachments=attachments))
+    return branches
+
+
+def _alkyl_carbons(mol: Chem.Mol, branch: _Branch, allow_rings: bool) -> int | None:
+    """Carbon count when ``branch`` is a saturated hydrocarbon group attached once, else None."""
+    if branch.attachments != 1:
+        return None  # fused to the core or closing a ring through it: not a substituent group
+    carbons = 0
+    for index in branch.atoms:
+        atom = mol.GetAtomWithIdx(index)
+        number = atom.GetAtomicNum()
+        if number == 1:
+            continue  # explicit (e.g. isotopic) hydrogen
+        if number != 6 or atom.GetIsAromatic() or atom.GetFormalCharge() or atom.GetNumRadicalElectrons():
+            return None
+        if not allow_rings and atom.IsInRing():
+            return None
+        for bond in atom.GetBonds():
+            if bond.GetBondType() != Chem.BondType.SINGLE:
+                return None
+        carbons += 1
+    return carbons
+
+
+def _alkyl_name(mol: Chem.Mol, branch: _Branch, carbons: int) -> str:
+    """Methyl, ethyl, n-propyl, isopropyl by shape; otherwise "C<n> alkyl" (cyclic, branched)."""
+    ring = any(mol.GetAtomWithIdx(index).IsInRing() for index in branch.atoms)
+    if not ring and carbons <= 3:
+        if carbons == 1:
+            return "methyl"
+        if carbons == 2:
+            return "ethyl"
+        root_degree = sum(
+            1 for n in mol.GetAtomWithIdx(branch.root).GetNeighbors() if n.GetIdx() in branch.atoms
+        )
+        return "isopropyl" if root_degree == 2 else "n-propyl"
+    shape = "cycloalkyl-containing" if ring else "acyclic"
+    return f"C{carbons} {shape} alkyl"
+
+
+def _describe_alkyl(mol: Chem.Mol, branch: _Branch, spec: SubstituentRule) -> str | None:
+    """A description of ``branch`` when it satisfies the ``alkyl``/``alkyl_set`` predicate, else None."""
+    if spec.kind == "alkyl_set":
+        carbons = _alkyl_carbons(mol, branch, allow_rings=False)
+        if carbons is None or carbons > 3:
+            return None
+        name = _alkyl_name(mol, branch, carbons)
+        return name if name in spec.allowed else None
+    carbons = _alkyl_carbons(mol, branch, allow_rings=spec.cycloalkyl)
+    if carbons is None or carbons < spec.min_carbons:
+        return None
+    if spec.max_carbons is not None and carbons > spec.max_carbons:
+        return None
+    name = _alkyl_name(mol, branch, carbons)
+    bound = f", within ≤C{spec.max_carbons}" if spec.max_carbons is not None else ""
+    return f"{name} (C{carbons}{bound})"
+
+
+def _describe(mol: Chem.Mol, branch: _Branch, spec: SubstituentRule) -> str | None:
+    if spec.kind == "any":
+        return Chem.MolFragmentToSmiles(mol, atomsToUse=sorted(branch.atoms))
+    return _describe_alkyl(mol, branch, spec)
+
+
+def _judge(mol: Chem.Mol, atom_index: int, core: frozenset[int], spec: SubstituentRule) -> str | None:
+    """The evidence note when the groups at ``atom_index`` satisfy ``spec``, else None."""
+    branches = _branches(mol, atom_index, core)
+    if spec.root_element is not None:
+        branches = [b for b in branches if mol.GetAtomWithIdx(b.root).GetSymbol() == spec.root_element]
+    note = _judge_set(mol, branches, spec)
+    if note is not None or not spec.alkylated_salt:
+        return note
+    atom = mol.GetAtomWithIdx(atom_index)
+    if atom.GetSymbol() != "N" or atom.GetFormalCharge() != 1 or atom.GetTotalNumHs():
+        return None
+    # "Corresponding alkylated salts": a quaternary N+ carries one group more than the free base; any
+    # saturated hydrocarbon group may be the one the alkylation added.
+    for extra in branches:
+        if _alkyl_carbons(mol, extra, allow_rings=True) is None:
+            continue
+        rest = _judge_set(mol, [b for b in branches if b is not extra], spec)
+        if rest is not None:
+            added = _alkyl_name(mol, extra, _alkyl_carbons(mol, extra, allow_rings=True) or 0)
+            return f"{rest}; N quaternised by {added} (alkylated salt)"
+    return None
+
+
+def _judge_set(mol: Chem.Mol, branches: list[_Branch], spec: SubstituentRule) -> str | None:
+    low, high = spec.count
+    if not low <= len(branches) <= high:
+        return None
+    if not branches:
+        return f"{spec.label}: H"
+    descriptions = [_describe(mol, branch, spec) for branch in branches]
+    passing = [d for d in descriptions if d is not None]
+    needed = spec.satisfying if spec.satisfying is not None else len(branches)
+    if len(passing) < needed:
+        return None
+    allowed = ""
+    if spec.kind == "alkyl_set":
+        allowed = " (one of " + ", ".join(_ALKYL_ABBREVIATION[name] for name in spec.allowed) + ")"
+    return f"{spec.label}: {', '.join(passing)}{allowed}"
