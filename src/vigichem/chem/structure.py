@@ -96,14 +96,16 @@ _UNCHARGER = rdMolStandardize.Uncharger(canonicalOrder=True)
 
 def _rdkit_reason(messages: str, fallback: str) -> str:
     """Condense RDKit's captured log into one line, without timestamps or the echo of the input."""
-    lines = [_RDKIT_TIMESTAMP.sub("", line).strip() for line in messages.splitlines()]
     useful: list[str] = []
-    for line in lines:
-        if not line or line in useful:
+    for raw in messages.splitlines():
+        line = _RDKIT_TIMESTAMP.sub("", raw).strip()
+        line = line.removeprefix("SMILES Parse Error:").strip().rstrip(":")
+        # The parser echoes the input, draws a caret under it and repeats the input once more; the
+        # statements around them are the explanation.
+        if not line or line.startswith(("Failed parsing SMILES", "~", "^")) or line in useful:
             continue
         useful.append(line)
-    # The SMILES parser repeats the input and a caret line; keep the statements that explain.
-    explaining = [line for line in useful if "Error" in line or "valence" in line or "kekulize" in line]
+    explaining = [line for line in useful if " " in line]  # drops the bare echo of the input
     chosen = explaining or useful
     return "; ".join(chosen[:3]) if chosen else fallback
 

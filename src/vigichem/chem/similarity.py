@@ -1,0 +1,78 @@
+"""Fingerprint similarity to listed chemicals, for the designer-precursor watch.
+
+A structure that matches no list entry but is very similar to a listed chemical deserves a human look
+(a ``watch`` finding, never a legal one). :class:`SimilarityIndex` holds Morgan fingerprints (radius 2,
+2048 bits, RDKit's ``rdFingerprintGenerator``) of the listed structures, computed once, and answers
+:meth:`~SimilarityIndex.nearest` with one bulk Tanimoto pass (about a thousand structures in well under a
+millisecond).
+
+Tanimoto on Morgan bits is a coarse measure: very small molecules share most of their few bits with other
+small molecules, and a similarity says nothing about legal status. Callers choose the threshold (it is a
+setting) and present the result as a prompt to look, with the similarity value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic
+
+from rdkit import DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+from typing_extensions import TypeVar  # a TypeVar default (PEP 696) lets callers write a bare SimilarityIndex
+
+from vigichem.chem.structure import Structure
+from vigichem.errors import InvalidInput
+
+__all__ = ["FINGERPRINT_BITS", "FINGERPRINT_RADIUS", "SimilarityIndex"]
+
+FINGERPRINT_RADIUS = 2
+FINGERPRINT_BITS = 2048
+
+KeyT = TypeVar("KeyT", default=Any)
+
+
+class SimilarityIndex(Generic[KeyT]):
+    """Morgan-fingerprint index over listed structures, keyed by whatever the caller passes.
+
+    ``items`` pairs a key (a list-entry reference, a name, an id) with the standardised structure; keys
+    need not be unique nor hashable. Build it once; :meth:`nearest` holds no state between calls.
+    """
+
+    def __init__(self, items: Sequence[tuple[KeyT, Structure]]) -> None:
+        self._generator = rdFingerprintGenerator.GetMorganGenerator(
+            radius=FINGERPRINT_RADIUS, fpSize=FINGERPRINT_BITS
+        )
+        self._keys: list[KeyT] = [key for key, _ in items]
+        self._fingerprints = [self._generator.GetFingerprint(structure.mol) for _, structure in items]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def fingerprint(self, structure: Structure) -> DataStructs.ExplicitBitVect:
+        """The Morgan fingerprint the index uses for ``structure``."""
+        fingerprint: DataStructs.ExplicitBitVect = self._generator.GetFingerprint(structure.mol)
+        return fingerprint
+
+    def nearest(
+        self, structure: Structure, threshold: float, limit: int | None = None
+    ) -> list[tuple[KeyT, float]]:
+        """Listed structures with Tanimoto similarity >= ``threshold`` to ``structure``, best first.
+
+        Ties keep the order of the items given to the index. ``limit`` caps the number returned.
+        Raises :class:`InvalidInput` for a threshold outside (0, 1] or a negative limit.
+        """
+        if not 0.0 < threshold <= 1.0:
+            raise InvalidInput(
+                f"similarity threshold must be in (0, 1], got {threshold}", details={"threshold": threshold}
+            )
+        if limit is not None and limit < 0:
+            raise InvalidInput(f"limit must not be negative, got {limit}", details={"limit": limit})
+        if not self._fingerprints:
+            return []
+        query = self._generator.GetFingerprint(structure.mol)
+        scores: list[float] = DataStructs.BulkTanimotoSimilarity(query, self._fingerprints)
+        hits = [(position, score) for position, score in enumerate(scores) if score >= threshold]
+        hits.sort(key=lambda hit: (-hit[1], hit[0]))
+        if limit is not None:
+            hits = hits[:limit]
+        return [(self._keys[position], round(score, 4)) for position, score in hits]
