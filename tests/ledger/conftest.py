@@ -26,6 +26,8 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from vigichem.ledger.db import create_engine_from_url, migrate
+from vigichem.ledger.node import Node, init_node
+from vigichem.ledger.store import LedgerStore
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 EPCIS_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "epcis" / "gs1-EPCIS" / "JSON"
@@ -113,3 +115,58 @@ def load_example(name: str) -> dict[str, Any]:
     assert matches, f"no official example named {name}"
     loaded: dict[str, Any] = json.loads(matches[0].read_text(encoding="utf-8"))
     return loaded
+
+
+# -- nodes, stores and documents ---------------------------------------------------------------------------
+
+INVENTED = "invented test data"  # marks every document below that is not an official GS1 example
+
+
+@pytest.fixture
+def node(database_url: str, tmp_path: Path) -> Iterator[Node]:
+    """An initialised node (key in ``tmp_path / 'node'``) on the parametrised database."""
+    created = init_node(tmp_path / "node", "Test node", "FR", database_url=database_url)
+    try:
+        yield created
+    finally:
+        created.close()
+
+
+@pytest.fixture
+def store(node: Node) -> LedgerStore:
+    """The node's ledger store."""
+    return node.store
+
+
+def shipment_event(index: int, *, kg: float = 25.0, biz_step: str = "shipping") -> dict[str, Any]:
+    """An invented ObjectEvent (a shipment of ``kg`` of a lot); ``index`` makes it unique."""
+    return {
+        "type": "ObjectEvent",
+        "action": "OBSERVE",
+        "bizStep": biz_step,
+        "disposition": "in_transit",
+        "eventTime": f"2026-03-01T{index // 3600 % 24:02d}:{index // 60 % 60:02d}:{index % 60:02d}.000+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "readPoint": {"id": "urn:epc:id:sgln:0614141.00001.0"},
+        "bizLocation": {"id": "urn:epc:id:sgln:0614141.00001.0"},
+        "quantityList": [
+            {"epcClass": f"urn:epc:class:lgtin:0614141.107346.LOT{index}", "quantity": kg, "uom": "KGM"}
+        ],
+        "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:0614141.00001"}],
+        "destinationList": [{"type": "owning_party", "destination": "urn:epc:id:pgln:0614141.00002"}],
+        "vc:customerRef": f"pty-test-{index % 7}",
+    }
+
+
+def make_document(count: int, start: int = 0) -> dict[str, Any]:
+    """An invented EPCISDocument of ``count`` distinct shipment events (indexes ``start``...)."""
+    return {
+        "@context": [
+            "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+            {"vc": "https://vigichem.org/epcis/ext/"},
+        ],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-01T12:00:00.000+01:00",
+        "epcisBody": {"eventList": [shipment_event(start + i) for i in range(count)]},
+    }

@@ -56,12 +56,12 @@ def parse_event_time(value: str, pointer: str) -> datetime:
     except ValueError as exc:
         raise InvalidDocument(
             f"{pointer}: {value!r} is not an ISO 8601 date-time",
-            details={"errors": [{"pointer": pointer, "message": "not an ISO 8601 date-time"}]},
+            details={"errors": [{"path": pointer, "message": "not an ISO 8601 date-time"}]},
         ) from exc
     if parsed.tzinfo is None:
         raise InvalidDocument(
             f"{pointer}: {value!r} has no time-zone offset",
-            details={"errors": [{"pointer": pointer, "message": "time-zone offset missing"}]},
+            details={"errors": [{"path": pointer, "message": "time-zone offset missing"}]},
         )
     return parsed.astimezone(UTC).replace(tzinfo=None)
 
@@ -97,7 +97,7 @@ def index_event(event: dict[str, Any], hash_id: str, context: Any, pointer: str)
     if not isinstance(offset, str):
         raise InvalidDocument(
             f"{pointer}/eventTimeZoneOffset: the time-zone offset is required",
-            details={"errors": [{"pointer": f"{pointer}/eventTimeZoneOffset", "message": "required"}]},
+            details={"errors": [{"path": f"{pointer}/eventTimeZoneOffset", "message": "required"}]},
         )
     read_point = event.get("readPoint")
     biz_location = event.get("bizLocation")

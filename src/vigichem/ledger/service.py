@@ -79,7 +79,7 @@ def prepare(
     if not isinstance(event_list, list):
         raise InvalidDocument(
             "/epcisBody/eventList: an EPCISDocument needs an event list",
-            details={"errors": [{"pointer": "/epcisBody/eventList", "message": "required"}]},
+            details={"errors": [{"path": "/epcisBody/eventList", "message": "required"}]},
         )
     hash_ids = ledger_hash_ids(document)
     context = document.get("@context")
