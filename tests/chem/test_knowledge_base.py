@@ -13,7 +13,7 @@ import yaml
 from vigichem.chem.cas import normalise_cas
 from vigichem.chem.coverage import coverage_rows, render_markdown
 from vigichem.chem.knowledge import DEFAULT_DATA_DIR, KnowledgeBase, in_force, load_knowledge_base
-from vigichem.chem.models import Entry, RegulatoryList
+from vigichem.chem.models import Entry, Limit, RegulatoryList
 from vigichem.errors import KnowledgeBaseError, UnknownJurisdiction
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,16 +155,25 @@ def test_sarin_is_cwc_1a1_and_thiodiglycol_cwc_2b13(kb: KnowledgeBase) -> None:
     assert [e.family for e in family] == ["cwc-1A1"]
 
 
+def _quantities(limits: tuple[Limit, ...]) -> list[tuple[float, str]]:
+    return [(limit.value, limit.unit) for limit in limits if limit.kind == "quantity"]
+
+
 def test_cwc_declaration_thresholds(kb: KnowledgeBase) -> None:
-    schedule_1 = {(limit.value, limit.unit) for limit in kb.lists["cwc-1"].limits}
-    assert (100, "g") in schedule_1
-    assert [(lim.value, lim.unit) for lim in kb.lists["cwc-2"].limits] == [(1, "t")]
-    assert [(lim.value, lim.unit) for lim in _entry(kb, "cwc-2", "6581-06-2").limits] == [
-        (1, "kg")
-    ]  # BZ, 2A*
-    assert [(lim.value, lim.unit) for lim in _entry(kb, "cwc-2", "78-53-5").limits] == [(100, "kg")]  # Amiton
-    assert [(lim.value, lim.unit) for lim in kb.lists["cwc-3"].limits] == [(30, "t")]
+    assert (100, "g") in _quantities(kb.lists["cwc-1"].limits)
+    assert _quantities(kb.lists["cwc-2"].limits) == [(1, "t")]
+    assert _quantities(_entry(kb, "cwc-2", "6581-06-2").limits) == [(1, "kg")]  # BZ, 2A*
+    assert _quantities(_entry(kb, "cwc-2", "78-53-5").limits) == [(100, "kg")]  # Amiton
+    assert _quantities(kb.lists["cwc-3"].limits) == [(30, "t")]
     assert all(lim.status == "declarable" for lim in kb.lists["cwc-3"].limits)
+
+
+def test_national_mixture_rules_are_limited_to_their_jurisdiction(kb: KnowledgeBase) -> None:
+    us_only = [lim for lim in kb.lists["cwc-2"].limits if lim.kind == "concentration"]
+    assert [(lim.value, lim.jurisdictions) for lim in us_only] == [(10, ("US",))]
+    assert "15 CFR 713.1" in us_only[0].source
+    bz = [lim for lim in _entry(kb, "cwc-2", "6581-06-2").limits if lim.kind == "concentration"]
+    assert [(lim.value, lim.jurisdictions) for lim in bz] == [(1, ("US",))]
 
 
 def test_named_exemptions_are_recorded_on_the_family_entries(kb: KnowledgeBase) -> None:
