@@ -28,13 +28,19 @@ from vigichem.errors import (
     VigichemError,
 )
 
-__all__ = ["envelope", "install_error_handlers", "status_for"]
+__all__ = ["MalformedDocument", "envelope", "install_error_handlers", "status_for"]
 
 logger = logging.getLogger("vigichem.api")
+
+
+class MalformedDocument(InvalidDocument):
+    """A request body that could not be parsed at all (not JSON, not UTF-8): 400 rather than 422."""
+
 
 # Checked in order: the first class an error is an instance of decides its status.
 _STATUS: tuple[tuple[type[VigichemError], int], ...] = (
     (InputTooLarge, 413),
+    (MalformedDocument, 400),
     (InvalidDocument, 422),
     (InvalidInput, 400),
     (NotFound, 404),

@@ -21,10 +21,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from vigichem.api.app import get_node
-from vigichem.errors import InputTooLarge, NotFound
+from vigichem.api.errors import MalformedDocument
+from vigichem.errors import InputTooLarge, InvalidDocument, NotFound
 from vigichem.ledger import service
 from vigichem.ledger.node import Node
 from vigichem.ledger.query import EventQuery, query_document, run_query
+from vigichem.ledger.validation import parse_document
 
 __all__ = ["router"]
 
@@ -47,8 +49,12 @@ async def capture(request: Request, node: NodeDep) -> JSONResponse:
         body.extend(chunk)
         if len(body) > limit:
             raise InputTooLarge(f"the document exceeds the limit of {limit} bytes", details={"limit": limit})
+    try:
+        document = parse_document(bytes(body), limit)
+    except InvalidDocument as exc:
+        raise MalformedDocument(exc.message, details=exc.details) from None
     result = await run_in_threadpool(
-        service.capture, node.store, bytes(body), signer=node.signer, max_bytes=limit
+        service.capture, node.store, document, signer=node.signer, max_bytes=limit
     )
     return JSONResponse(result.to_dict(), status_code=201 if result.new else 200)
 
