@@ -15,10 +15,13 @@ Schedule 1") is the screening layer's business.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import yaml
 from pydantic import ValidationError
@@ -38,6 +41,7 @@ __all__ = [
 DEFAULT_FAMILIES_PATH = Path(__file__).parent / "data" / "families.yaml"
 _MAX_CORE_MATCHES = 1000  # far above any real molecule; bounds the work on adversarial input
 _PERIODIC_TABLE = Chem.GetPeriodicTable()
+_FORMULA_TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,36 +168,41 @@ def _atomic_number(symbol: str, where: str) -> int:
 
 
 def _definite_element(query_atom: Chem.Atom) -> int | None:
-    """The element a SMARTS query atom demands, when every alternative of it names the same one."""
+    """The element a SMARTS query atom demands, when every alternative of it names the same one.
+
+    RDKit writes query atoms as ``[P&X4:1]`` or ``[N&X3,N&X4&+:3]``: alternatives joined by ``,`` whose
+    primitives are joined by ``&``. Negations, low-precedence ``;`` and recursive SMARTS are not guessed
+    (None: no prefilter from this atom), so the prefilter never rejects a structure the SMARTS accepts.
+    """
     smarts = query_atom.GetSmarts()
     body = smarts[1:-1] if smarts.startswith("[") else smarts
-    if any(token in body for token in ("$(", "!", ";", "&", "*")):
-        return None  # recursive or negated queries: do not guess
-    body = body.split(":")[0]  # drop the atom map
+    body = re.sub(r":\d+$", "", body)  # the atom map
+    if any(token in body for token in ("$(", "!", ";")):
+        return None
     elements: set[int] = set()
     for alternative in body.split(","):
-        number = _leading_element(alternative)
-        if number is None:
+        found = [_element_of_primitive(primitive) for primitive in alternative.split("&")]
+        named = {number for number in found if number is not None}
+        if len(named) != 1:
             return None
-        elements.add(number)
+        elements |= named
     return elements.pop() if len(elements) == 1 else None
 
 
-_TWO_LETTER = ("Cl", "Br", "Na", "Si", "Se", "As", "Sn", "Li", "Mg", "Al", "Ca")
-
-
-def _leading_element(text: str) -> int | None:
-    if text.startswith("#"):
-        digits = "".join(ch for ch in text[1:] if ch.isdigit())
-        return int(digits) if digits else None
-    for symbol in _TWO_LETTER:
-        if text.startswith(symbol):
-            return int(_PERIODIC_TABLE.GetAtomicNumber(symbol))
-    if text and text[0] in "BCNOPSFI":
-        return int(_PERIODIC_TABLE.GetAtomicNumber(text[0]))
-    if text and text[0] in "cnops":
-        return int(_PERIODIC_TABLE.GetAtomicNumber(text[0].upper()))
-    return None
+def _element_of_primitive(primitive: str) -> int | None:
+    """The atomic number a SMARTS primitive names ("P", "Cl", "c", "#6"), or None ("X4", "H2", "+")."""
+    if primitive.startswith("#") and primitive[1:].isdigit():
+        return int(primitive[1:])
+    if primitive in ("H", "D", "X", "R", "A", "a", "*") or not primitive[:1].isalpha():
+        return None
+    symbol = primitive.capitalize() if primitive.islower() else primitive
+    if not symbol.isalpha():
+        return None
+    try:
+        number = int(_PERIODIC_TABLE.GetAtomicNumber(symbol))
+    except RuntimeError:
+        return None
+    return number if number > 0 and _PERIODIC_TABLE.GetElementSymbol(number) == symbol else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +211,9 @@ class _CompiledRule:
     pattern: Chem.Mol
     atom_of_map: dict[int, int]  # map number -> query atom index
     needed_elements: tuple[tuple[int, int], ...]  # (atomic number, minimum count) the core implies
+    needed_mask: int  # bit Z set for every element Z the core needs: one AND rejects most structures
+    forbidden_mask: int
     min_heavy_atoms: int
-    forbidden: frozenset[int]
     counts: tuple[tuple[Chem.Mol, int, int | None, str], ...]
     exempt_keys: dict[str, NamedStructure]
 
@@ -221,6 +231,7 @@ def _compile(rule: FamilyRule) -> _CompiledRule:
         needed[number] = max(needed[number], 1)
     if rule.elements.min_carbons is not None:
         needed[6] = max(needed[6], rule.elements.min_carbons)
+    forbidden = {_atomic_number(symbol, rule.id) for symbol in rule.elements.forbidden}
     exempt_keys = {structure_from_text(item.smiles).skeleton_key: item for item in rule.exemptions}
     counts = tuple(
         (_compile_smarts(item.smarts, rule.id), item.min, item.max, item.label)
@@ -231,8 +242,9 @@ def _compile(rule: FamilyRule) -> _CompiledRule:
         pattern=pattern,
         atom_of_map=atom_of_map,
         needed_elements=tuple(sorted(needed.items())),
+        needed_mask=_mask(needed),
+        forbidden_mask=_mask(forbidden),
         min_heavy_atoms=pattern.GetNumAtoms(),
-        forbidden=frozenset(_atomic_number(symbol, rule.id) for symbol in rule.elements.forbidden),
         counts=counts,
         exempt_keys=exempt_keys,
     )
@@ -264,11 +276,13 @@ class FamilyMatcher:
     def match(self, structure: Structure, rule_ids: Sequence[str] | None = None) -> list[FamilyMatch]:
         """Every rule (of ``rule_ids``, default all) that ``structure`` falls under, in file order."""
         mol = structure.mol
-        element_counts = Counter(atom.GetAtomicNum() for atom in mol.GetAtoms())
+        element_mask, element_counts = _element_profile(structure.formula)
         heavy_atoms = mol.GetNumHeavyAtoms()
         candidates = self._compiled if rule_ids is None else tuple(self._by_id[i] for i in rule_ids)
         found: list[FamilyMatch] = []
         for compiled in candidates:
+            if compiled.needed_mask & ~element_mask or compiled.forbidden_mask & element_mask:
+                continue
             if not _passes_prefilter(compiled, element_counts, heavy_atoms):
                 continue
             evidence = _match_rule(compiled, mol)
@@ -291,17 +305,34 @@ class FamilyMatcher:
         return found
 
 
-def _passes_prefilter(compiled: _CompiledRule, element_counts: Counter[int], heavy_atoms: int) -> bool:
-    """Cheap necessary conditions: enough atoms of each element the core needs, nothing forbidden."""
+def _mask(elements: Iterable[int]) -> int:
+    mask = 0
+    for element in elements:
+        mask |= 1 << element
+    return mask
+
+
+@lru_cache(maxsize=8192)
+def _element_profile(formula: str) -> tuple[int, Mapping[int, int]]:
+    """Element bit mask and atom counts by atomic number, read from a Hill formula ("C5H14NO+").
+
+    Cached per formula and returned read-only: many queries share a formula.
+    """
+    counts: Counter[int] = Counter()
+    for symbol, digits in _FORMULA_TOKEN.findall(formula):
+        counts[int(_PERIODIC_TABLE.GetAtomicNumber(symbol))] += int(digits) if digits else 1
+    return _mask(counts), MappingProxyType(dict(counts))
+
+
+def _passes_prefilter(compiled: _CompiledRule, element_counts: Mapping[int, int], heavy_atoms: int) -> bool:
+    """Cheap necessary conditions after the element mask: heavy atoms, element counts, carbon bound."""
     if heavy_atoms < compiled.min_heavy_atoms:
         return False
     for element, minimum in compiled.needed_elements:
-        if element_counts[element] < minimum:
+        if element_counts.get(element, 0) < minimum:
             return False
-    if any(element_counts[element] for element in compiled.forbidden):
-        return False
     max_carbons = compiled.rule.elements.max_carbons
-    return max_carbons is None or element_counts[6] <= max_carbons
+    return max_carbons is None or element_counts.get(6, 0) <= max_carbons
 
 
 def _match_rule(compiled: _CompiledRule, mol: Chem.Mol) -> str | None:
