@@ -72,9 +72,8 @@ _COMPANY_PREFIX = re.compile(r"^\d{6,12}$")
 
 def check_digit(digits: str) -> str:
     """The GS1 mod-10 check digit of a key written without it (GS1 General Specifications 7.9.1)."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        total += int(char) * (3 if position % 2 == 0 else 1)
+    # Weights 3, 1, 3, … from the rightmost digit.
+    total = 3 * sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2]))
     return str(-total % 10)
 
 

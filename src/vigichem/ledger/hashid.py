@@ -36,8 +36,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from vigichem.errors import InvalidDocument
@@ -82,6 +83,7 @@ _PAIR_LISTS = {
     "sourceList": "source",
     "destinationList": "destination",
 }
+_PAIR_KEYS = {name: frozenset(["type", value]) for name, value in _PAIR_LISTS.items()}
 _PAIR_TYPE_PREFIX = {"bizTransactionList": _BTT, "sourceList": _SDT, "destinationList": _SDT}
 
 _EPC_LISTS = ("epcList", "inputEPCList", "childEPCs")
@@ -145,6 +147,8 @@ _HANDLED_TOP = frozenset(
     ]
 )
 
+_NOT_IN_REMAINDER = _HANDLED_TOP | _EXCLUDED_FROM_HASH
+
 _TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
 )
@@ -155,7 +159,7 @@ def namespaces_from_context(context: Any) -> dict[str, str]:
     found: dict[str, str] = {}
     entries = context if isinstance(context, list) else [context]
     for entry in entries:
-        if isinstance(entry, Mapping):
+        if isinstance(entry, dict):
             for prefix, uri in entry.items():
                 if isinstance(uri, str) and not prefix.startswith("@"):
                     found[prefix] = uri
@@ -164,19 +168,19 @@ def namespaces_from_context(context: Any) -> dict[str, str]:
 
 def _text(value: Any) -> str:
     """A JSON scalar as text; JSON booleans as XML Schema writes them, so JSON and XML agree."""
+    if type(value) is str:
+        return value.strip()
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value.strip()
     return str(value)
 
 
 def _expand_curie(text: str, namespaces: Mapping[str, str]) -> str:
-    prefix, sep, rest = text.partition(":")
-    if sep and prefix in namespaces and not rest.startswith("//"):
-        return namespaces[prefix] + rest
+    colon = text.find(":")
+    if colon > 0 and text[:colon] in namespaces and not text.startswith("//", colon + 1):
+        return namespaces[text[:colon]] + text[colon + 1 :]
     return text
 
 
@@ -195,16 +199,25 @@ def _canonical_number(text: str) -> str:
 
 def _canonical_value(value: Any, namespaces: Mapping[str, str]) -> str:
     """Any value: CURIE expansion, CBV 1.x URNs → web URIs, number and GS1 identifier normalisation."""
-    text = _text(value)
+    text = value.strip() if type(value) is str else _text(value)
     if not text:
         return ""
-    text = _expand_curie(text, namespaces)
+    if namespaces and ":" in text:
+        text = _expand_curie(text, namespaces)
+    return _canonical_text(text)
+
+
+@lru_cache(maxsize=65536)
+def _canonical_text(text: str) -> str:
+    # Cached: product classes, locations, vocabulary values and units repeat across a ledger's events.
     if text.startswith("urn:epcglobal:cbv:"):
         for urn, web in _CBV_URNS:
             if text.startswith(urn):
                 text = web + text[len(urn) :]
                 break
-    text = _canonical_number(text)
+    # float() also reads "inf" or "nan", but those are non-finite and stay text: only these can change.
+    if text[0].isdigit() or text[0] in "+-.":
+        text = _canonical_number(text)
     return to_canonical_digital_link(text) or text
 
 
@@ -228,17 +241,28 @@ def _canonical_timestamp(value: Any) -> str:
     # (Python's round on an int), as the CBV reference implementation does.
     microseconds = int((fraction or "")[:6].ljust(6, "0"))
     milliseconds = round(microseconds, -3) // 1000
-    if zone.upper() == "Z":
-        tz = UTC
-    else:
-        sign = -1 if zone[0] == "-" else 1
-        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    if (zone == "Z" or zone == "+00:00") and milliseconds < 1000:
+        # Already UTC: no calendar arithmetic needed (the common case for machine-written events).
+        return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{milliseconds:03d}Z"
     try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz)
+        moment = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=_zone(zone.upper())
+        )
     except ValueError:
         return text
     moment = moment.astimezone(UTC) + timedelta(milliseconds=milliseconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:"
+        f"{moment.second:02d}.{moment.microsecond // 1000:03d}Z"
+    )
+
+
+@lru_cache(maxsize=64)
+def _zone(zone: str) -> timezone:
+    if zone == "Z":
+        return UTC
+    sign = -1 if zone[0] == "-" else 1
+    return timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
 
 
 def _expand_key(key: str, namespaces: Mapping[str, str]) -> str:
@@ -261,7 +285,7 @@ def _generic(name: str, value: Any, namespaces: Mapping[str, str]) -> list[str]:
         return [name + "".join(sorted(children))] if children else []
     if isinstance(value, list):
         return [s for item in value for s in _generic(name, item, namespaces)]
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         return [name + _remainder(value, namespaces, exclude=frozenset())]
     text = _canonical_value(value, namespaces)
     return [f"{name}={text}"] if text else []
@@ -286,22 +310,26 @@ def _pair_list(name: str, value: Any, namespaces: Mapping[str, str]) -> list[str
     value_key = _PAIR_LISTS[name]
     pairs: list[str] = []
     for item in _as_list(value):
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         text = ""
         if "type" in item and (kind := _vocabulary_value(item["type"], _PAIR_TYPE_PREFIX[name], namespaces)):
             text += f"type={kind}"
         if value_key in item and (ident := _canonical_value(item[value_key], namespaces)):
             text += f"{value_key}={ident}"
-        text += _remainder(item, namespaces, exclude=frozenset(["type", value_key]))
+        if len(item) > 2 or not ("type" in item and value_key in item):
+            text += _remainder(item, namespaces, exclude=_PAIR_KEYS[name])
         if text:
             pairs.append(text)
     return [name + "".join(sorted(pairs))] if pairs else []
 
 
-def _scalars(name: str, value: Any, render: Any) -> str:
-    texts = sorted(f"{name}={t}" for item in _as_list(value) if (t := render(item)))
-    return "".join(texts)
+def _scalars(name: str, value: Any, render: Callable[..., str], *args: Any) -> str:
+    """``name=value`` for one value, or the sorted ``name=value`` strings of a list of values."""
+    if not isinstance(value, list):
+        text = render(value, *args)
+        return f"{name}={text}" if text else ""
+    return "".join(sorted(f"{name}={t}" for item in value if (t := render(item, *args))))
 
 
 def _ordered(
@@ -318,11 +346,11 @@ def _ordered(
         if field in _TIME_FIELDS:
             out.append(_scalars(field, obj[field], _canonical_timestamp))
         elif vocab and field in vocab:
-            prefix = vocab[field]
-            out.append(_scalars(field, obj[field], lambda v, p=prefix: _vocabulary_value(v, p, namespaces)))
+            out.append(_scalars(field, obj[field], _vocabulary_value, vocab[field], namespaces))
         else:
-            out.append(_scalars(field, obj[field], lambda v: _canonical_value(v, namespaces)))
-    out.append(_remainder(obj, namespaces, exclude=frozenset(fields)))
+            out.append(_scalars(field, obj[field], _canonical_value, namespaces))
+    if len(obj) > len(out):
+        out.append(_remainder(obj, namespaces, exclude=frozenset(fields)))
     return "".join(out)
 
 
@@ -339,7 +367,7 @@ def _epc_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
 def _quantity_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
     elements = []
     for element in _as_list(value):
-        if isinstance(element, Mapping) and (body := _ordered(element, _QUANTITY_FIELDS, namespaces)):
+        if isinstance(element, dict) and (body := _ordered(element, _QUANTITY_FIELDS, namespaces)):
             elements.append("quantityElement" + body)
     return _wrapped(name, elements)
 
@@ -347,17 +375,17 @@ def _quantity_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
 def _sensor_element_list(value: Any, namespaces: Mapping[str, str]) -> str:
     elements = []
     for element in _as_list(value):
-        if not isinstance(element, Mapping):
+        if not isinstance(element, dict):
             continue
         body = ""
         metadata = element.get("sensorMetadata")
-        if isinstance(metadata, Mapping) and (
+        if isinstance(metadata, dict) and (
             inner := _ordered(metadata, _SENSOR_METADATA_FIELDS, namespaces)
         ):
             body += "sensorMetadata" + inner
         reports = []
         for report in _as_list(element.get("sensorReport", [])):
-            if isinstance(report, Mapping) and (
+            if isinstance(report, dict) and (
                 inner := _ordered(report, _SENSOR_REPORT_FIELDS, namespaces, _SENSOR_REPORT_VOCAB)
             ):
                 reports.append("sensorReport" + inner)
@@ -378,7 +406,7 @@ def prehash_string(
     names top-level extension fields (as written, ``prefix:name``) that a community has agreed to leave
     out of the hash, such as a repository's own capture bookkeeping; by default nothing else is left out.
     """
-    if not isinstance(event, Mapping):
+    if not isinstance(event, dict):
         raise InvalidDocument("an EPCIS event must be a JSON object")
     namespaces = context if _is_namespace_map(context) else namespaces_from_context(context)
     if "@context" in event:
@@ -390,7 +418,7 @@ def prehash_string(
         out.append(_scalars("eventTime", get("eventTime"), _canonical_timestamp))
     for name in ("eventTimeZoneOffset", "certificationInfo", "parentID"):
         if name in event:
-            out.append(_scalars(name, get(name), lambda v: canon(v, namespaces)))
+            out.append(_scalars(name, get(name), canon, namespaces))
     for name in _EPC_LISTS:
         if name in event:
             out.append(_epc_list(name, get(name), namespaces))
@@ -403,29 +431,25 @@ def prehash_string(
         out.append(_quantity_list("outputQuantityList", get("outputQuantityList"), namespaces))
     for name in ("action", "transformationID"):
         if name in event:
-            out.append(_scalars(name, get(name), lambda v: canon(v, namespaces)))
+            out.append(_scalars(name, get(name), canon, namespaces))
     if "bizStep" in event:
-        out.append(_scalars("bizStep", get("bizStep"), lambda v: _vocabulary_value(v, _BIZ_STEP, namespaces)))
+        out.append(_scalars("bizStep", get("bizStep"), _vocabulary_value, _BIZ_STEP, namespaces))
     if "disposition" in event:
-        out.append(
-            _scalars(
-                "disposition", get("disposition"), lambda v: _vocabulary_value(v, _DISPOSITION, namespaces)
-            )
-        )
-    if isinstance(persistent := get("persistentDisposition"), Mapping):
+        out.append(_scalars("disposition", get("disposition"), _vocabulary_value, _DISPOSITION, namespaces))
+    if isinstance(persistent := get("persistentDisposition"), dict):
         body = "".join(
-            _scalars(part, persistent.get(part, []), lambda v: _vocabulary_value(v, _DISPOSITION, namespaces))
+            _scalars(part, persistent.get(part, []), _vocabulary_value, _DISPOSITION, namespaces)
             for part in ("set", "unset")
         )
         body += _remainder(persistent, namespaces, exclude=frozenset(["set", "unset"]))
         if body:
             out.append("persistentDisposition" + body)
     for name in ("readPoint", "bizLocation"):
-        if isinstance(place := get(name), Mapping) and (body := _ordered(place, ("id",), namespaces)):
+        if isinstance(place := get(name), dict) and (body := _ordered(place, ("id",), namespaces)):
             out.append(name + body)
     if "sensorElementList" in event:
         out.append(_sensor_element_list(get("sensorElementList"), namespaces))
-    excluded = _HANDLED_TOP | _EXCLUDED_FROM_HASH
+    excluded = _NOT_IN_REMAINDER
     if ignore_fields:
         excluded = excluded | frozenset(ignore_fields)
     out.append(_remainder(event, namespaces, exclude=excluded))
@@ -459,13 +483,13 @@ def document_events(document: Mapping[str, Any]) -> list[Any]:
     be hashed and compared; only ``EPCISDocument`` is accepted for capture (see validation).
     """
     body = document.get("epcisBody")
-    if not isinstance(body, Mapping):
+    if not isinstance(body, dict):
         raise InvalidDocument("the document has no epcisBody object", details={"path": "/epcisBody"})
     if "eventList" in body:
         events = body["eventList"]
     elif "event" in body:
         events = [body["event"]]
-    elif isinstance(results := body.get("queryResults"), Mapping) and isinstance(
+    elif isinstance(results := body.get("queryResults"), dict) and isinstance(
         results_body := results.get("resultsBody"), Mapping
     ):
         events = results_body.get("eventList", [])

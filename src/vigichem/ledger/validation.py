@@ -1,0 +1,356 @@
+"""EPCIS 2.0 capture input: parse within a size limit, then schema and semantic validation.
+
+A document is all or nothing. :func:`validate_document` collects **every** error it finds and raises one
+:class:`~vigichem.errors.InvalidDocument` whose ``details["errors"]`` lists
+``{"path": <JSON pointer>, "message": <text>}`` in document order (at most :data:`MAX_REPORTED_ERRORS`;
+``details["error_count"]`` gives the total). Nothing is stored by the caller when it raises.
+
+Checks, in addition to the official EPCIS 2.0 JSON Schema (``schema/EPCIS-JSON-Schema.json``, draft-07,
+with its ``uri`` and ``date-time`` formats enforced):
+
+* the document is an ``EPCISDocument`` (an ``EPCISQueryDocument`` is a query *result*; it is refused for
+  capture unless ``allow_query_document=True``);
+* every ``quantity`` of a quantity list is greater than zero, and every ``uom`` there is a UN/ECE Rec 20
+  mass or volume code (:mod:`vigichem.ledger.units`); a ``uom`` needs a ``quantity``;
+* ``eventTime`` and ``recordTime`` carry a time-zone offset (``Z`` or ``±hh:mm``);
+  ``eventTimeZoneOffset`` is required and well-formed by the schema itself;
+* references inside the document resolve: every extension field's namespace prefix (``prefix:name``) is
+  declared in ``@context`` (or by the EPCIS 2.0 context), every ``eventID`` is used once, and no event
+  names itself in its own ``errorDeclaration.correctiveEventIDs``. References to things outside the
+  document (corrected events already in the ledger, sites, products) are the capture service's and master
+  data's checks.
+
+The schema validator is compiled once per process: the Rust ``jsonschema_rs`` when installed (about
+10 µs per event), else the pure-Python ``jsonschema`` (same paths, slower, different message wording).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Protocol
+
+from vigichem.errors import InputTooLarge, InvalidDocument
+from vigichem.ledger.units import accepted_codes, is_known_unit
+
+__all__ = [
+    "MAX_REPORTED_ERRORS",
+    "QUANTITY_LISTS",
+    "json_pointer",
+    "parse_document",
+    "schema_errors",
+    "semantic_errors",
+    "validate_document",
+]
+
+MAX_REPORTED_ERRORS = 1000
+"""At most this many errors are listed in ``details["errors"]``; ``details["error_count"]`` has the total."""
+
+QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList")
+
+# Prefixes the EPCIS 2.0 JSON-LD context itself declares (epcis-context.jsonld, 2.0.0).
+_CONTEXT_PREFIXES = frozenset(["epcis", "cbv", "cbvmda", "gs1", "rdfs", "owl", "xsd", "dcterms"])
+# Fields whose content the schema closes (strings, or objects without extension points): not walked.
+_NO_EXTENSIONS_BELOW = frozenset(
+    [
+        "@context",
+        "epcList",
+        "childEPCs",
+        "inputEPCList",
+        "outputEPCList",
+        *QUANTITY_LISTS,
+        "bizTransactionList",
+        "sourceList",
+        "destinationList",
+        "persistentDisposition",
+    ]
+)
+_URI_SCHEMES_NOT_PREFIXES = ("http:", "https:", "urn:")
+_OFFSET_AT_END = re.compile(r"(?:Z|z|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$"
+)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s\"<>\\^`{|}]*$")
+
+
+def json_pointer(tokens: Iterator[str | int] | list[str | int] | tuple[str | int, ...]) -> str:
+    """An RFC 6901 JSON pointer from path tokens (``~`` and ``/`` escaped)."""
+    return "".join("/" + str(token).replace("~", "~0").replace("/", "~1") for token in tokens)
+
+
+def parse_document(raw: bytes | str, max_bytes: int) -> dict[str, Any]:
+    """Parse an EPCIS JSON document, refusing anything above ``max_bytes`` before reading it.
+
+    Raises :class:`InputTooLarge` stating the limit, and :class:`InvalidDocument` for bytes that are not
+    UTF-8, malformed JSON (with line and column), ``NaN``/``Infinity`` literals, or a top level that is
+    not an object.
+    """
+    size = len(raw) if isinstance(raw, bytes | bytearray) else len(raw.encode("utf-8"))
+    if size > max_bytes:
+        raise InputTooLarge(
+            f"EPCIS document is {size} bytes; the limit is {max_bytes} bytes",
+            details={"size_bytes": size, "limit_bytes": max_bytes},
+        )
+    if isinstance(raw, bytes | bytearray):
+        try:
+            text = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidDocument(
+                f"EPCIS document is not UTF-8: invalid byte at offset {error.start}",
+                details={"position": error.start},
+            ) from None
+    else:
+        text = raw
+    try:
+        parsed = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise InvalidDocument(
+            f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}",
+            details={"line": error.lineno, "column": error.colno, "position": error.pos},
+        ) from None
+    except RecursionError:
+        raise InvalidDocument("malformed JSON: nested too deeply") from None
+    if not isinstance(parsed, dict):
+        raise InvalidDocument(
+            f"an EPCIS document must be a JSON object, not a JSON {type(parsed).__name__}",
+            details={"errors": [{"path": "", "message": "expected a JSON object"}]},
+        )
+    return parsed
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidDocument(f"malformed JSON: {name} is not a JSON number", details={"constant": name})
+
+
+class _ErrorSource(Protocol):
+    def __call__(self, document: Any) -> Iterator[tuple[str, str]]: ...
+
+
+def _check_uri(value: object) -> bool:
+    return not isinstance(value, str) or bool(_URI.match(value))
+
+
+def _check_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    match = _RFC3339.match(value)
+    if not match:
+        return False
+    year, month, day, hour, minute, second, offset_hours, offset_minutes = match.groups()
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    if int(hour) > 23 or int(minute) > 59 or int(second) > 60:
+        return False
+    return offset_hours is None or (int(offset_hours) <= 23 and int(offset_minutes) <= 59)
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict[str, Any]:
+    text = resources.files("vigichem.ledger").joinpath("schema/EPCIS-JSON-Schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@lru_cache(maxsize=1)
+def _compiled_validator() -> _ErrorSource:
+    """The EPCIS 2.0 schema validator, built once per process."""
+    schema = _schema()
+    try:
+        # Imported by name: the Rust validator is optional, and its absence must not trouble type checks.
+        jsonschema_rs: Any = importlib.import_module("jsonschema_rs")
+    except ImportError:
+        return _python_validator(schema)
+    validator = jsonschema_rs.Draft7Validator(schema, validate_formats=True)
+
+    def iterate(document: Any) -> Iterator[tuple[str, str]]:
+        if validator.is_valid(document):
+            return
+        for error in validator.iter_errors(document):
+            yield json_pointer(list(error.instance_path)), error.message
+
+    return iterate
+
+
+def _python_validator(schema: dict[str, Any]) -> _ErrorSource:
+    from jsonschema import Draft7Validator, FormatChecker
+
+    checker = FormatChecker(formats=())
+    checker.checks("uri")(_check_uri)
+    checker.checks("date-time")(_check_date_time)
+    validator = Draft7Validator(schema, format_checker=checker)
+
+    def iterate(document: Any) -> Iterator[tuple[str, str]]:
+        for error in validator.iter_errors(document):
+            yield json_pointer(list(error.absolute_path)), error.message
+
+    return iterate
+
+
+def schema_errors(document: Any) -> list[dict[str, str]]:
+    """Every EPCIS 2.0 JSON Schema violation of ``document`` as ``{"path", "message"}``."""
+    return [{"path": path, "message": message} for path, message in _compiled_validator()(document)]
+
+
+def _declared_prefixes(context: Any) -> set[str]:
+    declared = set(_CONTEXT_PREFIXES)
+    for entry in context if isinstance(context, list) else [context]:
+        if isinstance(entry, Mapping):
+            declared.update(key for key in entry if isinstance(key, str))
+    return declared
+
+
+def _undeclared_prefixes(value: Any, path: str, declared: set[str]) -> Iterator[tuple[str, str]]:
+    """Field names ``prefix:name`` anywhere below ``value`` whose prefix no @context declares."""
+    # Paths are built only for an error or a container to descend into: this runs for every event.
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            if ":" in key and key != "@context" and not key.startswith(_URI_SCHEMES_NOT_PREFIXES):
+                prefix = key.split(":", 1)[0]
+                if prefix not in declared:
+                    yield (
+                        f"{path}/{json_pointer([key])[1:]}",
+                        f"namespace prefix {prefix!r} of field {key!r} is not declared in @context",
+                    )
+            if isinstance(child, dict | list) and key not in _NO_EXTENSIONS_BELOW:
+                yield from _undeclared_prefixes(child, f"{path}/{json_pointer([key])[1:]}", declared)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            if isinstance(child, dict | list):
+                yield from _undeclared_prefixes(child, f"{path}/{index}", declared)
+
+
+def _quantity_errors(event: Mapping[str, Any], base: str) -> Iterator[tuple[str, str]]:
+    for list_name in QUANTITY_LISTS:
+        elements = event.get(list_name)
+        if not isinstance(elements, list):
+            continue
+        for index, element in enumerate(elements):
+            if not isinstance(element, Mapping):
+                continue
+            where = f"{base}/{list_name}/{index}"
+            quantity = element.get("quantity")
+            if (
+                isinstance(quantity, int | float)
+                and not isinstance(quantity, bool)
+                and (not quantity > 0 or not math.isfinite(quantity))
+            ):
+                yield (
+                    f"{where}/quantity",
+                    f"quantity must be a finite number greater than zero, got {quantity}",
+                )
+            uom = element.get("uom")
+            if uom is None:
+                continue
+            if "quantity" not in element:
+                yield f"{where}/uom", f"uom {uom!r} is given without a quantity"
+            if isinstance(uom, str) and not is_known_unit(uom):
+                yield (
+                    f"{where}/uom",
+                    f"unit {uom!r} is not a UN/ECE Rec 20 mass or volume code accepted for quantities "
+                    f"(accepted: {', '.join(accepted_codes())})",
+                )
+
+
+def semantic_errors(document: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The checks the schema cannot express (see the module docstring), as ``{"path", "message"}``."""
+    found: list[dict[str, str]] = []
+    body = document.get("epcisBody")
+    events = body.get("eventList") if isinstance(body, Mapping) else None
+    if not isinstance(events, list):
+        return found
+    declared = _declared_prefixes(document.get("@context"))
+    seen_ids: dict[str, int] = {}
+    for position, event in enumerate(events):
+        if not isinstance(event, Mapping):
+            continue
+        base = f"/epcisBody/eventList/{position}"
+        problems: list[tuple[str, str]] = []
+        for field in ("eventTime", "recordTime"):
+            stamp = event.get(field)
+            if isinstance(stamp, str) and not _OFFSET_AT_END.search(stamp):
+                problems.append(
+                    (
+                        f"{base}/{field}",
+                        f"{field} {stamp!r} has no time-zone offset (end it with Z or ±hh:mm)",
+                    )
+                )
+        problems.extend(_quantity_errors(event, base))
+        event_declared = declared
+        if "@context" in event:
+            event_declared = declared | _declared_prefixes(event["@context"])
+        problems.extend(_undeclared_prefixes(event, base, event_declared))
+        event_id = event.get("eventID")
+        if isinstance(event_id, str):
+            if event_id in seen_ids:
+                problems.append(
+                    (
+                        f"{base}/eventID",
+                        f"eventID {event_id!r} is already used by event {seen_ids[event_id]} "
+                        "of this document",
+                    )
+                )
+            else:
+                seen_ids[event_id] = position
+            declaration = event.get("errorDeclaration")
+            corrective = declaration.get("correctiveEventIDs") if isinstance(declaration, Mapping) else None
+            if isinstance(corrective, list):
+                for index, ref in enumerate(corrective):
+                    if ref == event_id:
+                        problems.append(
+                            (
+                                f"{base}/errorDeclaration/correctiveEventIDs/{index}",
+                                "an event cannot name itself as its own corrective event",
+                            )
+                        )
+        found.extend({"path": path, "message": message} for path, message in problems)
+    return found
+
+
+def _pointer_order(path: str) -> tuple[tuple[int, int | str], ...]:
+    # Numbers sort as numbers so event 10 comes after event 2.
+    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in path.split("/")[1:])
+
+
+def validate_document(document: Any, *, allow_query_document: bool = False) -> None:
+    """Raise :class:`InvalidDocument` listing every schema and semantic error of ``document``.
+
+    Only ``EPCISDocument`` is accepted for capture; ``allow_query_document`` also admits an
+    ``EPCISQueryDocument`` (for checking query results).
+    """
+    if not isinstance(document, Mapping):
+        raise InvalidDocument(
+            "an EPCIS document must be a JSON object",
+            details={"errors": [{"path": "", "message": "expected a JSON object"}], "error_count": 1},
+        )
+    kind = document.get("type")
+    if kind != "EPCISDocument" and not (allow_query_document and kind == "EPCISQueryDocument"):
+        message = (
+            "an EPCISQueryDocument is a query result; only an EPCISDocument can be captured"
+            if kind == "EPCISQueryDocument"
+            else f"document type must be 'EPCISDocument', got {kind!r}"
+        )
+        raise InvalidDocument(
+            message, details={"errors": [{"path": "/type", "message": message}], "error_count": 1}
+        )
+    semantic = semantic_errors(document)
+    semantic_paths = {error["path"] for error in semantic}
+    # Where a semantic check already explains a path (e.g. a missing offset), its message is kept.
+    errors = semantic + [error for error in schema_errors(document) if error["path"] not in semantic_paths]
+    if not errors:
+        return
+    errors.sort(key=lambda error: _pointer_order(error["path"]))
+    count = len(errors)
+    first = errors[0]
+    summary = f"EPCIS document has {count} error{'s' if count > 1 else ''}; first at {first['path'] or '/'}: "
+    raise InvalidDocument(
+        summary + first["message"],
+        details={"errors": errors[:MAX_REPORTED_ERRORS], "error_count": count},
+    )
