@@ -1,9 +1,382 @@
-"""CLI commands: ledger (placeholder until implemented)."""
+"""CLI commands of the custody ledger: init, capture, verify, events, checkpoint, proof, serve.
+
+The node is the one the settings name (``VIGICHEM_DATA_DIR``, ``VIGICHEM_DATABASE_URL``).
+
+Exit codes: 0 success; 1 when ``verify`` finds a discrepancy or a proof does not hold; 2 when input is
+unusable (a rejected capture file, a bad option, no node).
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from vigichem.errors import InputTooLarge, ProofError, VigichemError
+from vigichem.ledger import merkle, service
+from vigichem.ledger.checkpoints import signature_valid
+from vigichem.ledger.models import Checkpoint
+from vigichem.ledger.node import Node, init_node, load_node
+from vigichem.ledger.query import EventQuery, event_for_output, query_document, run_query
+from vigichem.settings import get_settings
+
+__all__ = ["register"]
+
+EXIT_FAILED = 1
+EXIT_UNUSABLE = 2
+PROGRESS_FROM_FILES = 10  # below this many files a progress bar is noise
+
+
+class OutputFormat(StrEnum):
+    """How results are printed."""
+
+    table = "table"
+    json = "json"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")]
+
+
+def _fail(message: str, code: int = EXIT_UNUSABLE) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _opened_node(require_key: bool = True) -> Iterator[Node]:
+    try:
+        node = load_node(get_settings(), require_key=require_key)
+    except VigichemError as error:
+        raise _fail(error.message) from None
+    try:
+        yield node
+    finally:
+        node.close()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def init_command(
+    name: Annotated[str, typer.Option(help="Name of this node (organisation or authority).")],
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country code, e.g. MA.")],
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory (default: VIGICHEM_DATA_DIR).")
+    ] = None,
+) -> None:
+    """Create a node: data directory, database, Ed25519 key and identity."""
+    settings = get_settings()
+    try:
+        node = init_node(data_dir or settings.data_dir, name, country, database_url=settings.database_url)
+    except VigichemError as error:
+        raise _fail(error.message) from None
+    typer.echo(f"node {node.identity.name!r} ({node.identity.country}) created in {node.data_dir}")
+    typer.echo(f"key {node.identity.key_id}, public key {_b64(node.identity.public_key)}")
+    node.close()
+
+
+def capture_command(
+    files: Annotated[list[Path], typer.Argument(help="EPCIS 2.0 JSON/JSON-LD documents.")],
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Capture EPCIS documents (each all-or-nothing); exit 2 when any file was rejected."""
+    console = Console()
+    rejected = 0
+    with (
+        _opened_node() as node,
+        Progress(
+            console=Console(stderr=True), transient=True, disable=len(files) < PROGRESS_FROM_FILES
+        ) as progress,
+    ):
+        task = progress.add_task("capturing", total=len(files))
+        limit = get_settings().max_document_bytes
+        for path in files:
+            report: dict[str, Any] = {"file": str(path)}
+            try:
+                size = path.stat().st_size
+                if size > limit:  # refuse before reading a huge file into memory
+                    raise InputTooLarge(
+                        f"{path} is {size} bytes, above the limit of {limit} (VIGICHEM_MAX_DOCUMENT_BYTES)",
+                        details={"size_bytes": size, "limit_bytes": limit},
+                    )
+                result = service.capture(node.store, path.read_bytes(), signer=node.signer, max_bytes=limit)
+                report.update(result.to_dict())
+            except OSError as error:
+                report["error"] = {
+                    "code": "invalid_input",
+                    "message": f"cannot read {path}: {error.strerror}",
+                }
+            except VigichemError as error:
+                report["error"] = error.to_dict()
+            if "error" in report:
+                rejected += 1
+            _print_capture(console, report, output)
+            progress.advance(task)
+    if rejected:
+        raise typer.Exit(EXIT_UNUSABLE)
+
+
+def _print_capture(console: Console, report: dict[str, Any], output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(report))
+        return
+    error = report.get("error")
+    if error is None:
+        console.print(
+            f"[green]ok[/green] {report['file']}: {len(report['new'])} new, "
+            f"{len(report['duplicates'])} duplicate(s), log size {report['treeSize']}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    console.print(
+        f"[red]rejected[/red] {report['file']}: {error['message']}", highlight=False, soft_wrap=True
+    )
+    for item in (error.get("details") or {}).get("errors", []):
+        console.print(f"  {item.get('path', '')}: {item.get('message', '')}", highlight=False, markup=False)
+
+
+def verify_command(output: FormatOption = OutputFormat.table) -> None:
+    """Recompute the whole ledger from storage; exit 1 naming the first event that does not verify."""
+    with _opened_node(require_key=False) as node:
+        report = service.verify(node.store, node.identity.public_key)
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(report.to_dict()))
+    elif report.ok:
+        typer.echo(
+            f"ok: {report.tree_size} events, root {_b64(report.root)}, "
+            f"{report.checkpoints_checked} signed checkpoint(s) checked"
+        )
+    if not report.ok:
+        assert report.discrepancy is not None
+        d = report.discrepancy
+        if output is OutputFormat.table:
+            typer.echo(f"FAILED ({d.kind}): {d.message}", err=True)
+            typer.echo(f"  seq: {d.seq}  hash ID: {d.hash_id}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def events_command(
+    event_type: Annotated[list[str] | None, typer.Option("--type", help="eventType (repeatable).")] = None,
+    biz_step: Annotated[str | None, typer.Option(help="EQ_bizStep (bare CBV word or URI).")] = None,
+    disposition: Annotated[str | None, typer.Option(help="EQ_disposition.")] = None,
+    biz_location: Annotated[str | None, typer.Option(help="EQ_bizLocation.")] = None,
+    epc_class: Annotated[str | None, typer.Option(help="MATCH_epcClass (URI or idpat pattern).")] = None,
+    since: Annotated[str | None, typer.Option(help="GE_eventTime (ISO 8601 with offset).")] = None,
+    until: Annotated[str | None, typer.Option(help="LT_eventTime (ISO 8601 with offset).")] = None,
+    param: Annotated[list[str] | None, typer.Option(help="Any EPCIS query parameter, NAME=VALUE.")] = None,
+    limit: Annotated[int, typer.Option(help="Most events to print.", min=1)] = 1000,
+    output: FormatOption = OutputFormat.table,
+) -> None:
+    """Query events with EPCIS 2.0 parameters; JSON prints an EPCISQueryDocument."""
+    params: dict[str, list[str]] = {"perPage": [str(limit)]}
+    for name, value in (
+        ("EQ_bizStep", biz_step),
+        ("EQ_disposition", disposition),
+        ("EQ_bizLocation", biz_location),
+        ("MATCH_epcClass", epc_class),
+        ("GE_eventTime", since),
+        ("LT_eventTime", until),
+    ):
+        if value is not None:
+            params[name] = [value]
+    if event_type:
+        params["eventType"] = list(event_type)
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise _fail(f"--param {item!r} is not NAME=VALUE")
+        params.setdefault(name, []).append(value)
+    with _opened_node(require_key=False) as node:
+        try:
+            page = run_query(node.store, EventQuery.from_params(params))
+        except VigichemError as error:
+            raise _fail(error.message) from None
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(query_document(page), ensure_ascii=False))
+        return
+    table = Table()
+    for header in ("seq", "type", "action"):
+        table.add_column(header, no_wrap=True)
+    for header in ("eventTime", "bizStep", "bizLocation", "quantities", "hash ID"):
+        table.add_column(header, overflow="fold")  # wrap long URIs rather than cut them
+    for stored in page.events:
+        event = event_for_output(stored)
+        quantities = "; ".join(
+            f"{q.get('quantity', '')} {q.get('uom', '')} {q.get('epcClass', '')}".strip()
+            for q in event.get("quantityList", [])
+        )
+        location = (
+            event.get("bizLocation", {}).get("id", "") if isinstance(event.get("bizLocation"), dict) else ""
+        )
+        table.add_row(
+            str(stored.seq),
+            str(event.get("type", "")),
+            str(event.get("action", "")),
+            str(event.get("eventTime", "")),
+            str(event.get("bizStep", "")),
+            location,
+            quantities,
+            stored.hash_id,
+        )
+    Console().print(table)
+    if page.next_page_token is not None:
+        typer.echo(f"(more events: raise --limit; shown {len(page.events)})", err=True)
+
+
+def checkpoint_command() -> None:
+    """Sign a checkpoint of the log as it is now and print it (JSON)."""
+    with _opened_node() as node:
+        signer = node.signer
+        assert signer is not None  # _opened_node(require_key=True) guarantees the key
+        head = service.checkpoint(node.store, signer)
+        typer.echo(json.dumps({"checkpoint": head.to_dict(), "node": node.identity.to_dict()}))
+
+
+def _checkpoint_from_json(data: dict[str, Any]) -> Checkpoint:
+    stamp = str(data["time"]).removesuffix("Z")
+    return Checkpoint(
+        tree_size=int(data["treeSize"]),
+        root=base64.b64decode(data["root"]),
+        time=datetime.fromisoformat(stamp),
+        signature=base64.b64decode(data["signature"]),
+        key_id=str(data["keyId"]),
+    )
+
+
+def _fetch(url: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - httpx ships with the dev extras
+        raise _fail("fetching proofs from a node needs httpx: pip install httpx") from None
+    try:
+        response = httpx.get(url.rstrip("/") + path, params=params, timeout=30)
+    except httpx.HTTPError as error:
+        raise _fail(f"cannot reach {url}: {error}") from None
+    payload: dict[str, Any] = response.json()
+    if response.status_code != 200:
+        problem = payload.get("error", {})
+        raise _fail(f"{url}{path}: {problem.get('message', response.text)}")
+    return payload
+
+
+def _trusted_head(url: str | None, public_key: str | None) -> tuple[Checkpoint, bytes]:
+    """The signed checkpoint to check proofs against, with its signature verified."""
+    if url is None:
+        with _opened_node() as node:
+            signer = node.signer
+            assert signer is not None
+            latest = node.store.latest_checkpoint()
+            size, _root = node.store.log_state()
+            head = (
+                latest
+                if latest is not None and latest.tree_size == size
+                else service.checkpoint(node.store, signer)
+            )
+            key = node.identity.public_key
+    else:
+        payload = _fetch(url, "/checkpoint", {})
+        head = _checkpoint_from_json(payload["checkpoint"])
+        key = base64.b64decode(payload["node"]["publicKey"])
+    if public_key is not None and base64.b64decode(public_key) != key:
+        raise _fail("the node's public key is not the one given with --public-key", EXIT_FAILED)
+    if not signature_valid(head, key):
+        raise _fail("the checkpoint's signature does not verify", EXIT_FAILED)
+    return head, key
+
+
+UrlOption = Annotated[
+    str | None, typer.Option("--url", help="A running node's API (default: the local node).")
+]
+KeyOption = Annotated[str | None, typer.Option(help="Pin the node's Ed25519 public key (base64).")]
+
+
+def proof_inclusion_command(
+    hash_id: Annotated[str, typer.Argument(help="The event's hash ID.")],
+    url: UrlOption = None,
+    public_key: KeyOption = None,
+) -> None:
+    """Fetch (or compute) an inclusion proof for the latest signed checkpoint and check it (RFC 9162)."""
+    head, _key = _trusted_head(url, public_key)
+    if url is None:
+        with _opened_node() as node:
+            try:
+                data = service.inclusion_proof(node.store, hash_id, head.tree_size).to_dict()
+            except VigichemError as error:
+                raise _fail(error.message) from None
+    else:
+        data = _fetch(url, "/proof/inclusion", {"hashId": hash_id, "treeSize": head.tree_size})
+    proof = [base64.b64decode(item) for item in data["proof"]]
+    try:
+        merkle.verify_inclusion(
+            merkle.event_leaf_hash(hash_id), int(data["leafIndex"]), head.tree_size, proof, head.root
+        )
+    except ProofError as error:
+        raise _fail(f"inclusion proof does not hold: {error.message}", EXIT_FAILED) from None
+    typer.echo(
+        f"ok: {hash_id} is leaf {data['leafIndex']} of the signed tree of {head.tree_size} "
+        f"(root {_b64(head.root)}, {len(proof)} proof hashes)"
+    )
+
+
+def proof_consistency_command(
+    size1: Annotated[int, typer.Argument(help="The older tree size.", min=1)],
+    old_root: Annotated[str | None, typer.Option(help="The root you recorded at size1 (base64).")] = None,
+    url: UrlOption = None,
+    public_key: KeyOption = None,
+) -> None:
+    """Check that the latest signed tree extends the tree of SIZE1 (RFC 9162 consistency proof)."""
+    head, _key = _trusted_head(url, public_key)
+    if url is None:
+        with _opened_node() as node:
+            try:
+                data = service.consistency_proof(node.store, size1, head.tree_size).to_dict()
+            except VigichemError as error:
+                raise _fail(error.message) from None
+    else:
+        data = _fetch(url, "/proof/consistency", {"size1": size1, "size2": head.tree_size})
+    root1 = base64.b64decode(old_root) if old_root is not None else base64.b64decode(data["root1"])
+    proof = [base64.b64decode(item) for item in data["proof"]]
+    try:
+        merkle.verify_consistency(size1, head.tree_size, proof, root1, head.root)
+    except ProofError as error:
+        raise _fail(f"consistency proof does not hold: {error.message}", EXIT_FAILED) from None
+    pinned = "" if old_root is not None else " (root at size1 taken from the node; pass --old-root to pin it)"
+    typer.echo(f"ok: the signed tree of {head.tree_size} extends the tree of {size1}{pinned}")
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Run the HTTP API (capture, events, checkpoint, proofs) on uvicorn."""
+    import uvicorn
+
+    from vigichem.api import create_app
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `vigichem` app."""
+    app.command("init")(init_command)
+    app.command("capture")(capture_command)
+    app.command("verify")(verify_command)
+    app.command("events")(events_command)
+    app.command("checkpoint")(checkpoint_command)
+    app.command("serve")(serve_command)
+    proof = typer.Typer(help="RFC 9162 proofs: fetch or compute, then check.", no_args_is_help=True)
+    proof.command("inclusion")(proof_inclusion_command)
+    proof.command("consistency")(proof_consistency_command)
+    app.add_typer(proof, name="proof")
