@@ -111,6 +111,11 @@ def test_quaternary_salts_do_not_reach_entries_covering_only_protonated_salts() 
     assert "cwc-2B11" not in _matches("C[N+](C)(C)CCO.[Cl-]")
 
 
+def test_charge_separated_drawing_of_a_listed_chemical_matches() -> None:
+    # Sarin (107-44-8) drawn with P+-O- instead of P=O.
+    assert "cwc-1A1" in _matches("C[P+]([O-])(F)OC(C)C")
+
+
 def test_deuterated_listed_chemical_still_matches() -> None:
     # DMMP (756-79-6) with a CD3 on phosphorus: explicit isotopic H atoms are part of the alkyl group.
     assert "cwc-2B4" in _matches("[2H]C([2H])([2H])P(=O)(OC)OC")
@@ -219,6 +224,10 @@ def test_alkylated_salt_allows_one_more_group_on_a_quaternary_nitrogen() -> None
     choline = "C[N+](C)(C)CCO.[Cl-]"  # benign: choline chloride
     assert _matches(choline, plain) == {}
     assert "alkylated salt" in _matches(choline, salted)["test-rule"].explanation
+    # Benzyl(2-hydroxyethyl)dimethylammonium chloride (benign quaternary): benzylation is an alkylation.
+    assert "test-rule" in _matches("C[N+](C)(Cc1ccccc1)CCO.[Cl-]", salted)
+    # An aryl group on N+ is not an alkylation: (2-hydroxyethyl)dimethylphenylammonium chloride.
+    assert _matches("C[N+](C)(c1ccccc1)CCO.[Cl-]", salted) == {}
 
 
 def test_root_element_counts_only_branches_starting_with_that_element() -> None:

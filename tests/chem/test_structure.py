@@ -86,6 +86,15 @@ def test_quaternary_ammonium_keeps_its_charge() -> None:
     assert choline.formula == "C5H14NO+"
 
 
+def test_charge_separated_phosphoryl_is_drawn_as_p_double_bond_o() -> None:
+    # DMMP (756-79-6) as some databases draw it, with P+-O- instead of P=O.
+    zwitterion = structure_from_text("C[P+]([O-])(OC)OC")
+    plain = structure_from_text("COP(C)(=O)OC")
+    assert zwitterion.smiles == plain.smiles
+    assert zwitterion.inchikey == plain.inchikey
+    assert not zwitterion.charge_changed
+
+
 def test_structure_fields_for_a_listed_chemical() -> None:
     sarin = structure_from_text(SARIN)
     assert isinstance(sarin, Structure)

@@ -474,14 +474,20 @@ def _judge(mol: Chem.Mol, atom_index: int, core: frozenset[int], spec: Substitue
     atom = mol.GetAtomWithIdx(atom_index)
     if atom.GetSymbol() != "N" or atom.GetFormalCharge() != 1 or atom.GetTotalNumHs():
         return None
-    # "Corresponding alkylated salts": a quaternary N+ carries one group more than the free base; any
-    # saturated hydrocarbon group may be the one the alkylation added.
+    # "Corresponding alkylated salts": a quaternary N+ carries one group more than the free base. Any
+    # group bonded to N+ through an sp3 carbon (methyl, ethyl, benzyl, allyl ...) is read as the one the
+    # alkylation added.
     for extra in branches:
-        if _alkyl_carbons(mol, extra, allow_rings=True) is None:
+        root = mol.GetAtomWithIdx(extra.root)
+        if (
+            extra.attachments != 1
+            or root.GetAtomicNum() != 6
+            or root.GetHybridization() != Chem.HybridizationType.SP3
+        ):
             continue
         rest = _judge_set(mol, [b for b in branches if b is not extra], spec)
         if rest is not None:
-            added = _alkyl_name(mol, extra, _alkyl_carbons(mol, extra, allow_rings=True) or 0)
+            added = Chem.MolFragmentToSmiles(mol, atomsToUse=sorted(extra.atoms))
             return f"{rest}; N quaternised by {added} (alkylated salt)"
     return None
 

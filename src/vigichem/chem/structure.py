@@ -93,6 +93,7 @@ _REIONIZER = rdMolStandardize.Reionizer()
 _FRAGMENT_CHOOSER = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
 _UNCHARGER = rdMolStandardize.Uncharger(canonicalOrder=True)
 _CHARGED_ATOM = Chem.MolFromSmarts("[!+0]")
+_PHOSPHORYL_ZWITTERION = Chem.MolFromSmarts("[P+;X4]-[O-,S-;X1]")
 
 
 def _rdkit_reason(messages: str, fallback: str) -> str:
@@ -229,10 +230,32 @@ def _cleanup(mol: Chem.Mol) -> Chem.Mol:
     cleaned = Chem.RemoveHs(mol, sanitize=True)
     cleaned = _METAL_DISCONNECTOR.Disconnect(cleaned)
     cleaned = _NORMALIZER.normalize(cleaned)
+    if cleaned.HasSubstructMatch(_PHOSPHORYL_ZWITTERION):
+        cleaned = _neutral_phosphoryl(cleaned)
     if cleaned.HasSubstructMatch(_CHARGED_ATOM):
         cleaned = _REIONIZER.reionize(cleaned)
     Chem.AssignStereochemistry(cleaned, cleanIt=True, force=True)
     return cleaned
+
+
+def _neutral_phosphoryl(mol: Chem.Mol) -> Chem.Mol:
+    """Rewrite charge-separated P+-O- / P+-S- (as some databases draw phosphoryl groups) as P=O / P=S.
+
+    RDKit's default normalisations leave them alone; InChI already treats both drawings as one, but the
+    family rules' SMARTS and the canonical SMILES need the one drawing.
+    """
+    editable = Chem.RWMol(mol)
+    done: set[int] = set()
+    for phosphorus, chalcogen in mol.GetSubstructMatches(_PHOSPHORYL_ZWITTERION):
+        if phosphorus in done:
+            continue  # a P+ bonded to several O- gives up one charge only
+        done.add(phosphorus)
+        editable.GetAtomWithIdx(phosphorus).SetFormalCharge(0)
+        editable.GetAtomWithIdx(chalcogen).SetFormalCharge(0)
+        editable.GetBondBetweenAtoms(phosphorus, chalcogen).SetBondType(Chem.BondType.DOUBLE)
+    Chem.SanitizeMol(editable)
+    rewritten: Chem.Mol = editable.GetMol()
+    return rewritten
 
 
 def _charged_atoms(mol: Chem.Mol) -> int:
