@@ -222,3 +222,22 @@ def test_standardise_is_idempotent_on_real_molecules(smiles: str) -> None:
     assert second.skeleton_key == first.skeleton_key
     assert not second.charge_changed
     assert second.removed_fragments == ()
+
+
+_SMILES_ALPHABET = "CNOPSFIBrclnos()[]=#@+-123456789%/\\.H* "
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(alphabet=_SMILES_ALPHABET, max_size=40) | st.text(max_size=20))
+def test_any_text_either_parses_or_raises_invalid_structure_silently(
+    text: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        structure = structure_from_text(text)
+    except InvalidStructure as error:
+        assert error.message
+    else:
+        assert structure.smiles
+        assert structure.mol.GetNumAtoms() > 0
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
