@@ -72,6 +72,10 @@ _NO_EXTENSIONS_BELOW = frozenset(
     ]
 )
 _URI_SCHEMES_NOT_PREFIXES = ("http:", "https:", "urn:")
+_COMBINATORS = frozenset(["anyOf", "oneOf", "not"])
+# jsonschema_rs error kinds → the schema keyword they stand for (those we treat specially).
+_RUST_KINDS = {"AnyOf": "anyOf", "OneOfNotValid": "oneOf", "OneOfMultipleValid": "oneOf", "Not": "not"}
+_MAX_MESSAGE = 300
 _OFFSET_AT_END = re.compile(r"(?:Z|z|[+-]\d{2}:\d{2})$")
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$"
@@ -129,7 +133,9 @@ def _refuse_constant(name: str) -> Any:
 
 
 class _ErrorSource(Protocol):
-    def __call__(self, document: Any) -> Iterator[tuple[str, str]]: ...
+    """Yields ``(pointer, message, keyword, schema pointer)`` for each schema violation."""
+
+    def __call__(self, document: Any) -> Iterator[tuple[str, str, str, str]]: ...
 
 
 def _check_uri(value: object) -> bool:
@@ -170,11 +176,17 @@ def _compiled_validator() -> _ErrorSource:
         return _python_validator(schema)
     validator = jsonschema_rs.Draft7Validator(schema, validate_formats=True)
 
-    def iterate(document: Any) -> Iterator[tuple[str, str]]:
+    def iterate(document: Any) -> Iterator[tuple[str, str, str, str]]:
         if validator.is_valid(document):
             return
         for error in validator.iter_errors(document):
-            yield json_pointer(list(error.instance_path)), error.message
+            path = list(error.instance_path)
+            schema_path = list(error.schema_path)
+            if "propertyNames" in schema_path:
+                yield _field_name_error(path, error.kind.error.instance, schema_path)
+                continue
+            keyword = _RUST_KINDS.get(type(error.kind).__name__, type(error.kind).__name__)
+            yield json_pointer(path), error.message, keyword, json_pointer(schema_path)
 
     return iterate
 
@@ -187,16 +199,46 @@ def _python_validator(schema: dict[str, Any]) -> _ErrorSource:
     checker.checks("date-time")(_check_date_time)
     validator = Draft7Validator(schema, format_checker=checker)
 
-    def iterate(document: Any) -> Iterator[tuple[str, str]]:
+    def iterate(document: Any) -> Iterator[tuple[str, str, str, str]]:
         for error in validator.iter_errors(document):
-            yield json_pointer(list(error.absolute_path)), error.message
+            path = list(error.absolute_path)
+            schema_path = list(error.absolute_schema_path)
+            if "propertyNames" in schema_path:
+                yield _field_name_error(path, error.instance, schema_path)
+                continue
+            yield json_pointer(path), error.message, str(error.validator), json_pointer(schema_path)
 
     return iterate
 
 
+def _field_name_error(object_path: list[Any], name: Any, schema_path: list[Any]) -> tuple[str, str, str, str]:
+    """A field name the schema refuses (``propertyNames``), pointed at the field itself."""
+    return (
+        json_pointer([*object_path, str(name)]),
+        f"field {name!r} is not an EPCIS field here and not a namespaced extension field (prefix:name)",
+        "propertyNames",
+        json_pointer(schema_path),
+    )
+
+
 def schema_errors(document: Any) -> list[dict[str, str]]:
-    """Every EPCIS 2.0 JSON Schema violation of ``document`` as ``{"path", "message"}``."""
-    return [{"path": path, "message": message} for path, message in _compiled_validator()(document)]
+    """Every EPCIS 2.0 JSON Schema violation of ``document`` as ``{"path", "message"}``.
+
+    A failed ``anyOf``/``oneOf``/``not`` at a path where a more precise error lies deeper is a consequence
+    of that error and is left out; one that stands alone is reported without dumping the whole value.
+    """
+    raw = list(_compiled_validator()(document))
+    paths = [path for path, _, _, _ in raw]
+    found: list[dict[str, str]] = []
+    for path, message, keyword, schema_path in raw:
+        if keyword in _COMBINATORS:
+            if any(other.startswith(path + "/") for other in paths):
+                continue
+            message = f"value matches none of the forms the EPCIS schema allows here (schema #{schema_path})"
+        elif len(message) > _MAX_MESSAGE:
+            message = message[: _MAX_MESSAGE - 1] + "…"
+        found.append({"path": path, "message": message})
+    return found
 
 
 def _declared_prefixes(context: Any) -> set[str]:

@@ -1,0 +1,300 @@
+"""EPCIS 2.0 parsing and validation: official examples pass, invented broken variants give exact pointers."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vigichem.errors import InputTooLarge, InvalidDocument
+from vigichem.ledger import validation
+from vigichem.ledger.validation import json_pointer, parse_document, validate_document
+
+OFFICIAL = Path("/work/shared/data/epcis/gs1-EPCIS/JSON")
+VENDORED_EXAMPLES = Path(__file__).parent / "data" / "hash-vectors" / "examples"
+BASE_EXAMPLE = VENDORED_EXAMPLES / "epcisDocWithShippingAndTransportingEvent.jsonld"
+HAS_RUST_VALIDATOR = importlib.util.find_spec("jsonschema_rs") is not None
+
+
+def _official_documents() -> list[Path]:
+    return sorted(OFFICIAL.rglob("*.jsonld")) if OFFICIAL.exists() else []
+
+
+def _base() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(BASE_EXAMPLE.read_text(encoding="utf-8"))
+    return document
+
+
+def _errors(document: Any) -> list[dict[str, str]]:
+    with pytest.raises(InvalidDocument) as caught:
+        validate_document(document)
+    errors: list[dict[str, str]] = caught.value.details["errors"]
+    assert caught.value.details["error_count"] == len(errors)
+    return errors
+
+
+def _paths(document: Any) -> list[str]:
+    return [error["path"] for error in _errors(document)]
+
+
+@pytest.mark.skipif(not OFFICIAL.exists(), reason="shared GS1 examples not mounted")
+def test_every_official_example_validates() -> None:
+    documents = _official_documents()
+    assert len(documents) == 47
+    captured = 0
+    for path in documents:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document["type"] == "EPCISQueryDocument":
+            validate_document(document, allow_query_document=True)
+            continue
+        validate_document(document)
+        captured += 1
+    assert captured == 46
+
+
+def test_vendored_hash_vector_documents_validate() -> None:
+    # The hash vectors are real EPCIS documents too; they double as offline examples.
+    for name in (
+        "epcisDocWithShippingAndTransportingEvent",
+        "epcisDocWithVariousEventTypes",
+        "persistentDisposition",
+    ):
+        validate_document(json.loads((VENDORED_EXAMPLES / f"{name}.jsonld").read_text()))
+
+
+def test_query_document_is_refused_for_capture() -> None:
+    document = _base()
+    document["type"] = "EPCISQueryDocument"
+    errors = _errors(document)
+    assert errors == [
+        {
+            "path": "/type",
+            "message": "an EPCISQueryDocument is a query result; only an EPCISDocument can be captured",
+        }
+    ]
+
+
+# Each case below is an invented corruption of an official-style document (labelled "invented").
+def _negative_quantity(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][1]["quantityList"] = [
+        {"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": -3, "uom": "KGM"}
+    ]
+
+
+def _zero_quantity(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][0]["quantityList"] = [
+        {"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": 0}
+    ]
+
+
+def _unknown_unit(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][1]["quantityList"] = [
+        {"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": 2, "uom": "CEL"}
+    ]
+
+
+def _unit_without_quantity(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][0]["quantityList"] = [
+        {"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "uom": "KGM"}
+    ]
+
+
+def _quantity_not_a_number(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][1]["quantityList"] = [
+        {"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": "ten"}
+    ]
+
+
+def _event_time_without_offset(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][0]["eventTime"] = "2022-02-16T12:50:00.000"
+
+
+def _record_time_without_offset(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][1]["recordTime"] = "2022-02-16T12:50:00"
+
+
+def _missing_time_zone_offset(doc: dict[str, Any]) -> None:
+    del doc["epcisBody"]["eventList"][1]["eventTimeZoneOffset"]
+
+
+def _bad_time_zone_offset(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][0]["eventTimeZoneOffset"] = "+25:00"
+
+
+def _undeclared_prefix(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][1]["nowhere:field"] = "x"
+
+
+def _duplicate_event_id(doc: dict[str, Any]) -> None:
+    for event in doc["epcisBody"]["eventList"]:
+        event["eventID"] = "urn:uuid:6d1fa2a0-7c3c-4bb1-9d46-0f0b7d3a5a11"
+
+
+def _self_correction(doc: dict[str, Any]) -> None:
+    event = doc["epcisBody"]["eventList"][0]
+    event["eventID"] = "urn:uuid:6d1fa2a0-7c3c-4bb1-9d46-0f0b7d3a5a12"
+    event["errorDeclaration"] = {
+        "declarationTime": "2022-02-17T00:00:00Z",
+        "correctiveEventIDs": ["urn:uuid:6d1fa2a0-7c3c-4bb1-9d46-0f0b7d3a5a12"],
+    }
+
+
+def _unknown_action(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][0]["action"] = "STEAL"
+
+
+def _unknown_field(doc: dict[str, Any]) -> None:
+    doc["epcisBody"]["eventList"][0]["bogusField"] = 1
+
+
+def _missing_body(doc: dict[str, Any]) -> None:
+    del doc["epcisBody"]
+
+
+BROKEN = {
+    "negative quantity": (_negative_quantity, ["/epcisBody/eventList/1/quantityList/0/quantity"]),
+    "zero quantity": (_zero_quantity, ["/epcisBody/eventList/0/quantityList/0/quantity"]),
+    "unknown unit": (_unknown_unit, ["/epcisBody/eventList/1/quantityList/0/uom"]),
+    "uom without quantity": (_unit_without_quantity, ["/epcisBody/eventList/0/quantityList/0/uom"]),
+    "quantity not a number": (_quantity_not_a_number, ["/epcisBody/eventList/1/quantityList/0/quantity"]),
+    "eventTime without offset": (_event_time_without_offset, ["/epcisBody/eventList/0/eventTime"]),
+    "recordTime without offset": (_record_time_without_offset, ["/epcisBody/eventList/1/recordTime"]),
+    "missing eventTimeZoneOffset": (_missing_time_zone_offset, ["/epcisBody/eventList/1"]),
+    "bad eventTimeZoneOffset": (_bad_time_zone_offset, ["/epcisBody/eventList/0/eventTimeZoneOffset"]),
+    "undeclared prefix": (
+        _undeclared_prefix,
+        ["/epcisBody/eventList/1/nowhere:field"],
+    ),
+    "duplicate eventID": (_duplicate_event_id, ["/epcisBody/eventList/1/eventID"]),
+    "self correction": (_self_correction, ["/epcisBody/eventList/0/errorDeclaration/correctiveEventIDs/0"]),
+    "unknown action": (_unknown_action, ["/epcisBody/eventList/0/action"]),
+    "missing body": (_missing_body, [""]),
+    "unknown field": (_unknown_field, ["/epcisBody/eventList/0/bogusField"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_variant_gives_exact_pointer(case: str) -> None:
+    corrupt, expected_paths = BROKEN[case]
+    document = _base()
+    corrupt(document)
+    paths = _paths(document)
+    assert sorted(set(paths)) == sorted(expected_paths), paths
+
+
+def test_semantic_messages_are_precise() -> None:
+    document = _base()
+    _negative_quantity(document)
+    _event_time_without_offset(document)
+    messages = {error["path"]: error["message"] for error in _errors(document)}
+    assert messages["/epcisBody/eventList/1/quantityList/0/quantity"] == (
+        "quantity must be a finite number greater than zero, got -3"
+    )
+    assert "has no time-zone offset" in messages["/epcisBody/eventList/0/eventTime"]
+    unknown = _base()
+    _unknown_unit(unknown)
+    (error,) = _errors(unknown)
+    assert "'CEL' is not a UN/ECE Rec 20 mass or volume code" in error["message"]
+    assert "KGM" in error["message"]
+
+
+def test_all_errors_of_a_document_are_reported_in_document_order() -> None:
+    document = _base()
+    extra = copy.deepcopy(document["epcisBody"]["eventList"][0])
+    document["epcisBody"]["eventList"].extend(copy.deepcopy(extra) for _ in range(10))
+    _negative_quantity(document)
+    document["epcisBody"]["eventList"][11]["eventTimeZoneOffset"] = "CET"
+    document["epcisBody"]["eventList"][3]["action"] = "NOPE"
+    with pytest.raises(InvalidDocument) as caught:
+        validate_document(document)
+    paths = [error["path"] for error in caught.value.details["errors"]]
+    assert paths == [
+        "/epcisBody/eventList/1/quantityList/0/quantity",
+        "/epcisBody/eventList/3/action",
+        "/epcisBody/eventList/11/eventTimeZoneOffset",
+    ]
+    assert caught.value.message.startswith("EPCIS document has 3 errors; first at /epcisBody/eventList/1/")
+
+
+@pytest.mark.skipif(not HAS_RUST_VALIDATOR, reason="compares the optional Rust validator with the fallback")
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_python_fallback_reports_the_same_schema_paths(case: str) -> None:
+    corrupt, _ = BROKEN[case]
+    document = _base()
+    corrupt(document)
+    rust = sorted({error[0] for error in validation._compiled_validator()(document)})
+    python = sorted({error[0] for error in validation._python_validator(validation._schema())(document)})
+    assert rust == python
+
+
+def test_python_fallback_accepts_the_official_examples() -> None:
+    fallback = validation._python_validator(validation._schema())
+    for path in [BASE_EXAMPLE, *_official_documents()]:
+        assert list(fallback(json.loads(path.read_text(encoding="utf-8")))) == []
+
+
+@given(st.floats(min_value=1e-6, max_value=1e9, allow_nan=False))
+def test_any_positive_quantity_passes(quantity: float) -> None:
+    document = _base()
+    document["epcisBody"]["eventList"][0]["quantityList"] = [
+        {"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": quantity, "uom": "LTR"}
+    ]
+    validate_document(document)
+
+
+@given(st.floats(max_value=0, allow_nan=False, allow_infinity=False))
+def test_any_non_positive_quantity_fails(quantity: float) -> None:
+    document = _base()
+    document["epcisBody"]["eventList"][0]["quantityList"] = [
+        {"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": quantity, "uom": "LTR"}
+    ]
+    assert _paths(document) == ["/epcisBody/eventList/0/quantityList/0/quantity"]
+
+
+# parse_document
+
+
+def test_size_limit_is_checked_first_and_stated() -> None:
+    raw = b"{" + b" " * 2000 + b"not even json"
+    with pytest.raises(InputTooLarge) as caught:
+        parse_document(raw, max_bytes=1024)
+    assert caught.value.message == f"EPCIS document is {len(raw)} bytes; the limit is 1024 bytes"
+    assert caught.value.details == {"size_bytes": len(raw), "limit_bytes": 1024}
+
+
+def test_malformed_json_gives_line_and_column() -> None:
+    with pytest.raises(InvalidDocument) as caught:
+        parse_document(b'{\n  "type": "EPCISDocument",\n  "epcisBody": {,}\n}', max_bytes=10_000)
+    assert caught.value.details["line"] == 3
+    assert caught.value.details["column"] == 17
+    assert caught.value.message.startswith("malformed JSON at line 3, column 17:")
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"\xff\xfe{}", "not UTF-8: invalid byte at offset 0"),
+        (b'{"quantity": NaN}', "NaN is not a JSON number"),
+        (b"[1, 2]", "must be a JSON object, not a JSON list"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_other_malformed_input(raw: bytes, fragment: str) -> None:
+    with pytest.raises(InvalidDocument, match=fragment):
+        parse_document(raw, max_bytes=1_000_000)
+
+
+def test_text_and_bytes_parse_alike() -> None:
+    raw = BASE_EXAMPLE.read_bytes()
+    assert parse_document(raw, max_bytes=len(raw)) == parse_document(raw.decode("utf-8"), max_bytes=len(raw))
+
+
+def test_json_pointer_escapes() -> None:
+    assert json_pointer(["a/b", "c~d", 3]) == "/a~1b/c~0d/3"
+    assert json_pointer([]) == ""
