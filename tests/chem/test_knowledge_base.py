@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from vigichem.chem.cas import normalise_cas
-from vigichem.chem.coverage import coverage_rows, render_markdown
+from vigichem.chem.coverage import END_MARKER, START_MARKER, coverage_rows, render_markdown, update_document
 from vigichem.chem.knowledge import DEFAULT_DATA_DIR, KnowledgeBase, in_force, load_knowledge_base
 from vigichem.chem.models import Entry, Limit, RegulatoryList
 from vigichem.errors import KnowledgeBaseError, UnknownJurisdiction
@@ -148,6 +148,15 @@ def test_uk_differs_from_eu_where_the_law_does(kb: KnowledgeBase) -> None:
     assert "7704-34-9" in {cas for entry in kb.lists["uk-poisons-1b"].entries for cas in entry.cas}
 
 
+def test_uk_2023_changes_carry_their_dates(kb: KnowledgeBase) -> None:
+    hexamine_part_1 = _entry(kb, "uk-poisons-1a", "100-97-0")
+    hexamine_part_3 = _entry(kb, "uk-poisons-1b", "100-97-0")
+    assert hexamine_part_1.effective_from == dt.date(2023, 10, 1) == hexamine_part_3.effective_to
+    before, after = dt.date(2023, 9, 30), dt.date(2023, 10, 1)
+    assert in_force(hexamine_part_3, before) and not in_force(hexamine_part_3, after)
+    assert in_force(hexamine_part_1, after) and not in_force(hexamine_part_1, before)
+
+
 def test_sarin_is_cwc_1a1_and_thiodiglycol_cwc_2b13(kb: KnowledgeBase) -> None:
     assert _entry(kb, "cwc-1", "107-44-8").entry == "1A(1)"
     assert _entry(kb, "cwc-2", "111-48-8").entry == "2B(13)"
@@ -198,6 +207,14 @@ def test_designer_precursor_listing_dates(kb: KnowledgeBase) -> None:
     mapa_un = _entry(kb, "un-1988-i", "16648-44-5")
     assert mapa_un.effective_from == dt.date(2020, 3, 4) and "63/1" in mapa_un.source
     assert "2023/196" in _entry(kb, "eu-dp-1", "23056-29-3").source  # 4-AP
+    assert _entry(kb, "eu-dp-1", "21409-26-7").effective_from == dt.date(2018, 6, 7)  # ANPP, 2018/729
+    assert _entry(kb, "un-1988-i", "21409-26-7").effective_from == dt.date(2017, 3, 16)  # CND 60/12
+    assert _entry(kb, "eu-dp-1", "5413-05-8").effective_from == dt.date(2022, 10, 3)  # EAPA, 2022/1518
+    # Every EU Category 1 entry added after the list itself names the act that added it.
+    category_1 = kb.lists["eu-dp-1"]
+    for entry in category_1.entries:
+        if entry.effective_from is not None:
+            assert "added by" in entry.source, entry.name
 
 
 def test_drug_precursor_salt_rules(kb: KnowledgeBase) -> None:
@@ -337,6 +354,17 @@ def test_coverage_doc_matches_the_data(kb: KnowledgeBase) -> None:
     match = re.search(r"<!-- coverage:start -->\n(.*?)<!-- coverage:end -->", text, re.DOTALL)
     assert match, "coverage markers missing from docs/coverage.md"
     assert match.group(1) == render_markdown(coverage_rows(kb))
+
+
+def test_update_document_rewrites_only_between_markers(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"  # invented document
+    doc.write_text(f"intro\n{START_MARKER}\nold table\n{END_MARKER}\noutro\n", encoding="utf-8")
+    assert update_document(doc, "| new |\n")
+    assert doc.read_text(encoding="utf-8") == f"intro\n{START_MARKER}\n| new |\n{END_MARKER}\noutro\n"
+    assert not update_document(doc, "| new |\n")
+    doc.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="markers"):
+        update_document(doc, "| new |\n")
 
 
 def test_coverage_counts(kb: KnowledgeBase) -> None:

@@ -7,12 +7,16 @@ drift from the data.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from vigichem.chem.knowledge import KnowledgeBase
+from vigichem.chem.knowledge import KnowledgeBase, load_knowledge_base
 from vigichem.chem.models import Entry
 
+START_MARKER = "<!-- coverage:start -->"
+END_MARKER = "<!-- coverage:end -->"
 _MAX_NAMED = 4  # names shown per "missing" cell before summarising, to keep the table readable
 
 
@@ -103,4 +107,41 @@ def render_markdown(rows: Sequence[CoverageRow]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CoverageRow", "coverage_rows", "render_markdown"]
+def update_document(path: Path, table: str) -> bool:
+    """Replace the text between the coverage markers of a Markdown file; True when the file changed."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(START_MARKER), text.find(END_MARKER)
+    if start < 0 or end < start:
+        raise ValueError(f"{path}: markers {START_MARKER} and {END_MARKER} not found in order")
+    updated = text[: start + len(START_MARKER)] + "\n" + table + text[end:]
+    if updated == text:
+        return False
+    path.write_text(updated, encoding="utf-8")
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m vigichem.chem.coverage [DOC]``: print the table, or rewrite it in DOC's markers."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    table = render_markdown(coverage_rows(load_knowledge_base()))
+    if not args:
+        sys.stdout.write(table)
+        return 0
+    changed = update_document(Path(args[0]), table)
+    sys.stdout.write(f"{args[0]}: {'updated' if changed else 'already up to date'}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = [
+    "END_MARKER",
+    "START_MARKER",
+    "CoverageRow",
+    "coverage_rows",
+    "main",
+    "render_markdown",
+    "update_document",
+]
