@@ -138,6 +138,10 @@ def test_annex_ii_is_reportable(kb: KnowledgeBase) -> None:
     annex_ii = kb.lists["eu-2019-1148-annex-ii"]
     assert annex_ii.status == "reportable"
     assert "Acetone" in {entry.name for entry in annex_ii.entries}
+    (powder_limit,) = _entry(kb, "eu-2019-1148-annex-ii", "7429-90-5").limits  # "70 % w/w or more"
+    assert (powder_limit.value, powder_limit.inclusive) == (70, True)
+    (peroxide_limit,) = _entry(kb, "eu-2019-1148-annex-i", "7722-84-1").limits  # "higher than" the limit
+    assert peroxide_limit.inclusive is False
 
 
 def test_uk_differs_from_eu_where_the_law_does(kb: KnowledgeBase) -> None:

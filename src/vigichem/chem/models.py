@@ -30,6 +30,8 @@ class Limit(_Frozen):
     licence may be granted up to it; ``licence_permitted=False`` means no licence regime exists.
     ``kind="quantity"``: ``value`` with a mass or volume ``unit`` (``g``, ``kg``, ``t``, ``mL``, ``L``); a
     quantity above it makes the ``status`` apply (e.g. a declaration threshold).
+    ``inclusive=True``: the value itself already binds, where the law writes "… or more" / "… or higher"
+    (e.g. EU 2019/1148 Annex II metal powders "70 % w/w or more"); the default reads "above the value".
     """
 
     kind: Literal["concentration", "quantity"]
@@ -37,6 +39,7 @@ class Limit(_Frozen):
     unit: str
     status: Status
     status_below: Status | None = None
+    inclusive: bool = False  # True: a value equal to the limit binds ("or more"), not only above it
     licence_upper_limit: float | None = None
     licence_permitted: bool | None = None
     activity: str | None = None  # for quantity limits: production, processing, consumption, import, export …
