@@ -66,14 +66,15 @@ _KEY_SHAPES = {
     "401": re.compile(rf"{_DL_CHARS}{{1,30}}"),
     "8010": re.compile(r"[\x23\x2D\x2F\x30-\x39\x41-\x5A%]{1,30}"),
 }
-_EPC = re.compile(r"^urn:epc:(id|class|idpat):([a-z]+):(.+)$")
 _COMPANY_PREFIX = re.compile(r"^\d{6,12}$")
 
 
 def check_digit(digits: str) -> str:
     """The GS1 mod-10 check digit of a key written without it (GS1 General Specifications 7.9.1)."""
-    # Weights 3, 1, 3, … from the rightmost digit.
-    total = 3 * sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2]))
+    # Weights 3, 1, 3, … from the rightmost digit; summing ASCII codes (in C) beats int() per digit.
+    codes = digits.encode("ascii")
+    weighted_three, weighted_one = codes[-1::-2], codes[-2::-2]
+    total = 3 * (sum(weighted_three) - 48 * len(weighted_three)) + sum(weighted_one) - 48 * len(weighted_one)
     return str(-total % 10)
 
 
@@ -229,8 +230,10 @@ def to_canonical_digital_link(value: str) -> str | None:
     then keeps exactly as written.
     """
     if value.startswith("urn:epc:"):
-        match = _EPC.match(value)
-        return _from_epc_uri(*match.groups()) if match else None
+        parts = value.split(":", 4)
+        if len(parts) == 5 and parts[2] in ("id", "class", "idpat") and parts[3].isalpha():
+            return _from_epc_uri(parts[2], parts[3], parts[4])
+        return None
     if value.startswith(("https://", "http://")):
         return _from_digital_link(value)
     return None

@@ -199,7 +199,16 @@ def _canonical_number(text: str) -> str:
 
 def _canonical_value(value: Any, namespaces: Mapping[str, str]) -> str:
     """Any value: CURIE expansion, CBV 1.x URNs → web URIs, number and GS1 identifier normalisation."""
-    text = value.strip() if type(value) is str else _text(value)
+    kind = type(value)
+    if kind is str:
+        text = value.strip()
+    elif kind is float:
+        # Same result as the reference's str → float → str round trip, without the round trip.
+        return str(int(value)) if value.is_integer() else str(value)
+    elif kind is int:
+        return str(value)
+    else:
+        text = _text(value)
     if not text:
         return ""
     if namespaces and ":" in text:
@@ -223,7 +232,7 @@ def _canonical_text(text: str) -> str:
 
 def _vocabulary_value(value: Any, term_prefix: str, namespaces: Mapping[str, str]) -> str:
     """A CBV/GS1 vocabulary field: a bare word is a term of the vocabulary; anything else as usual."""
-    text = _text(value)
+    text = value.strip() if type(value) is str else _text(value)
     if text and ":" not in text:
         return term_prefix + text
     if text:
@@ -237,13 +246,25 @@ def _canonical_timestamp(value: Any) -> str:
     if not match:
         return text
     year, month, day, hour, minute, second, fraction, zone = match.groups()
-    # Digits past the microsecond are dropped, then the value is rounded to the millisecond half to even
-    # (Python's round on an int), as the CBV reference implementation does.
-    microseconds = int((fraction or "")[:6].ljust(6, "0"))
-    milliseconds = round(microseconds, -3) // 1000
-    if (zone == "Z" or zone == "+00:00") and milliseconds < 1000:
-        # Already UTC: no calendar arithmetic needed (the common case for machine-written events).
-        return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{milliseconds:03d}Z"
+    if not fraction:
+        milliseconds = 0
+    elif len(fraction) <= 3:
+        milliseconds = int(fraction) * (1, 100, 10, 1)[len(fraction)]
+    else:
+        # Digits past the microsecond are dropped, then the value is rounded to the millisecond half to
+        # even (Python's round on an int), as the CBV reference implementation does.
+        milliseconds = round(int(fraction[:6].ljust(6, "0")), -3) // 1000
+    if milliseconds < 1000:
+        if zone == "Z" or zone == "+00:00":
+            # Already UTC: no calendar arithmetic needed (the common case for machine-written events).
+            return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{milliseconds:03d}Z"
+        if zone != "z" and int(second) < 60:
+            shift = int(zone[1:3]) * 60 + int(zone[4:6])
+            minutes = int(hour) * 60 + int(minute) + (shift if zone[0] == "-" else -shift)
+            if 0 <= minutes < 1440:
+                # Same calendar day in UTC: only the clock moves.
+                clock = f"{minutes // 60:02d}:{minutes % 60:02d}:{second}"
+                return f"{year}-{month}-{day}T{clock}.{milliseconds:03d}Z"
     try:
         moment = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=_zone(zone.upper())
@@ -379,9 +400,7 @@ def _sensor_element_list(value: Any, namespaces: Mapping[str, str]) -> str:
             continue
         body = ""
         metadata = element.get("sensorMetadata")
-        if isinstance(metadata, dict) and (
-            inner := _ordered(metadata, _SENSOR_METADATA_FIELDS, namespaces)
-        ):
+        if isinstance(metadata, dict) and (inner := _ordered(metadata, _SENSOR_METADATA_FIELDS, namespaces)):
             body += "sensorMetadata" + inner
         reports = []
         for report in _as_list(element.get("sensorReport", [])):
