@@ -27,7 +27,7 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import rdinchi
 
 from vigichem.chem.knowledge import KnowledgeBase, load_knowledge_base
-from vigichem.chem.models import Entry, RegulatoryList
+from vigichem.chem.models import Entry, FamilyRule, RegulatoryList
 from vigichem.chem.names import normalise_name
 from vigichem.chem.structure import Structure, parse_smiles, standardise
 from vigichem.errors import InvalidStructure, KnowledgeBaseError
@@ -150,9 +150,10 @@ class ScreeningIndex:
         self.by_inchikey = {key: tuple(value) for key, value in by_inchikey.items()}
         self.by_family = {key: tuple(value) for key, value in by_family.items()}
         self.home_jurisdictions = self._home_jurisdictions()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._family_matcher: FamilyMatcher | None = None
         self._similarity: SimilarityIndex | None = None
+        self._named_in_families: dict[str, tuple[str, str]] | None = None
 
     def _home_jurisdictions(self) -> dict[str, tuple[str, ...]]:
         """For each list, the jurisdictions that name it directly (not through inheritance)."""
@@ -171,10 +172,9 @@ class ScreeningIndex:
         """The family-rule matcher over the families the lists refer to (built on first use)."""
         with self._lock:
             if self._family_matcher is None:
-                from vigichem.chem.families import FamilyMatcher, load_family_rules
+                from vigichem.chem.families import FamilyMatcher
 
-                rules = load_family_rules()
-                self._family_matcher = FamilyMatcher(rules)
+                self._family_matcher = FamilyMatcher(_load_rules())
             return self._family_matcher
 
     @property
@@ -188,9 +188,35 @@ class ScreeningIndex:
                 self._similarity = SimilarityIndex(items)
             return self._similarity
 
+    @property
+    def named_in_families(self) -> dict[str, tuple[str, str]]:
+        """CAS -> (name, SMILES) of the chemicals the family rules name (examples and exemptions).
+
+        They let a CAS query reach a structure when no list entry prints that CAS (fonofos, exempted
+        from CWC 2B(4) by name, is in no list), so the family rules can say why it is or is not listed.
+        """
+        with self._lock:
+            if self._named_in_families is None:
+                named: dict[str, tuple[str, str]] = {}
+                for rule in self._rules():
+                    for chemical in (*rule.exemptions, *rule.positives):
+                        if chemical.cas:
+                            named.setdefault(chemical.cas, (chemical.name, chemical.smiles))
+                self._named_in_families = named
+            return self._named_in_families
+
+    def _rules(self) -> tuple[FamilyRule, ...]:
+        return self.family_matcher.rules if self._family_matcher is not None else _load_rules()
+
     def nearest(self, structure: Structure, threshold: float) -> list[tuple[EntryRef, float]]:
         """Listed entries whose structure has a Tanimoto similarity >= ``threshold``, most similar first."""
         return list(self.similarity.nearest(structure, threshold))
+
+
+def _load_rules() -> tuple[FamilyRule, ...]:
+    from vigichem.chem.families import load_family_rules
+
+    return load_family_rules()
 
 
 def _name_variants(name: str) -> list[str]:

@@ -142,6 +142,12 @@ def _from_cas(index: ScreeningIndex, cas: str) -> Resolution:
     resolution = Resolution(identity=_identity(refs, structure, cas=cas), structure=structure)
     for ref in refs:
         resolution.add(Match(ref, "cas", f"CAS {cas} is printed in the entry ({ref.entry.name})"))
+    if not found and not refs and cas in index.named_in_families:
+        name, smiles = index.named_in_families[cas]
+        mol = parse_smiles(smiles)
+        found = (mol, standardise(mol))
+        resolution.structure = found[1]
+        resolution.identity = Identity(cas=cas, name=name, smiles=found[1].smiles, inchikey=found[1].inchikey)
     if found:
         _match_structure(index, resolution, *found)
     elif not refs:
