@@ -89,6 +89,7 @@ _PAIR_TYPE_PREFIX = {"bizTransactionList": _BTT, "sourceList": _SDT, "destinatio
 _EPC_LISTS = ("epcList", "inputEPCList", "childEPCs")
 _QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList")
 _QUANTITY_FIELDS = ("epcClass", "quantity", "uom")
+_QUANTITY_KEYS = frozenset(_QUANTITY_FIELDS)
 _SENSOR_METADATA_FIELDS = (
     "time",
     "startTime",
@@ -241,7 +242,7 @@ def _vocabulary_value(value: Any, term_prefix: str, namespaces: Mapping[str, str
 
 
 def _canonical_timestamp(value: Any) -> str:
-    text = _text(value)
+    text = value.strip() if type(value) is str else _text(value)
     match = _TIMESTAMP.match(text)
     if not match:
         return text
@@ -254,11 +255,11 @@ def _canonical_timestamp(value: Any) -> str:
         # Digits past the microsecond are dropped, then the value is rounded to the millisecond half to
         # even (Python's round on an int), as the CBV reference implementation does.
         milliseconds = round(int(fraction[:6].ljust(6, "0")), -3) // 1000
-    if milliseconds < 1000:
+    if milliseconds < 1000 and second < "60":
         if zone == "Z" or zone == "+00:00":
             # Already UTC: no calendar arithmetic needed (the common case for machine-written events).
             return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{milliseconds:03d}Z"
-        if zone != "z" and int(second) < 60:
+        if zone != "z":
             shift = int(zone[1:3]) * 60 + int(zone[4:6])
             minutes = int(hour) * 60 + int(minute) + (shift if zone[0] == "-" else -shift)
             if 0 <= minutes < 1440:
@@ -388,7 +389,17 @@ def _epc_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
 def _quantity_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
     elements = []
     for element in _as_list(value):
-        if isinstance(element, dict) and (body := _ordered(element, _QUANTITY_FIELDS, namespaces)):
+        if type(element) is dict and _QUANTITY_KEYS.issuperset(element):
+            body = "".join(
+                f"{field}={text}"
+                for field in _QUANTITY_FIELDS
+                if field in element and (text := _canonical_value(element[field], namespaces))
+            )
+        elif isinstance(element, dict):
+            body = _ordered(element, _QUANTITY_FIELDS, namespaces)
+        else:
+            continue
+        if body:
             elements.append("quantityElement" + body)
     return _wrapped(name, elements)
 
@@ -427,9 +438,9 @@ def prehash_string(
     """
     if not isinstance(event, dict):
         raise InvalidDocument("an EPCIS event must be a JSON object")
-    namespaces = context if _is_namespace_map(context) else namespaces_from_context(context)
+    namespaces = context if type(context) is _NamespaceMap else _namespace_map(context)
     if "@context" in event:
-        namespaces = {**namespaces, **namespaces_from_context(event["@context"])}
+        namespaces = _NamespaceMap({**namespaces, **namespaces_from_context(event["@context"])})
     canon = _canonical_value
     out = ["eventType=", _text(event.get("type"))]
     get = event.get
@@ -464,7 +475,11 @@ def prehash_string(
         if body:
             out.append("persistentDisposition" + body)
     for name in ("readPoint", "bizLocation"):
-        if isinstance(place := get(name), dict) and (body := _ordered(place, ("id",), namespaces)):
+        place = get(name)
+        if type(place) is dict and len(place) == 1 and "id" in place:
+            if identifier := canon(place["id"], namespaces):
+                out.append(f"{name}id={identifier}")
+        elif isinstance(place, dict) and (body := _ordered(place, ("id",), namespaces)):
             out.append(name + body)
     if "sensorElementList" in event:
         out.append(_sensor_element_list(get("sensorElementList"), namespaces))
@@ -475,12 +490,17 @@ def prehash_string(
     return "".join(out)
 
 
-def _is_namespace_map(context: Any) -> bool:
-    return (
+class _NamespaceMap(dict[str, str]):
+    """A ``prefix → URI`` map already extracted from a context (so it is not inspected again per event)."""
+
+
+def _namespace_map(context: Any) -> _NamespaceMap:
+    plain_map = (
         isinstance(context, dict)
         and all(isinstance(v, str) for v in context.values())
         and not any(k.startswith("@") for k in context)
     )
+    return _NamespaceMap(context if plain_map else namespaces_from_context(context))
 
 
 def hash_id_from_prehash(prehash: str) -> str:
@@ -523,5 +543,5 @@ def document_events(document: Mapping[str, Any]) -> list[Any]:
 
 def event_hash_ids(document: dict[str, Any]) -> list[str]:
     """The CBV 2.0 Event Hash IDs of a parsed EPCIS document's events, in document order."""
-    namespaces = namespaces_from_context(document.get("@context"))
+    namespaces = _namespace_map(document.get("@context"))
     return [event_hash_id(event, namespaces) for event in document_events(document)]
