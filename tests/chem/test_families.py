@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import rdkit
 
 from vigichem.chem.families import DEFAULT_FAMILIES_PATH, FamilyMatch, FamilyMatcher, load_family_rules
-from vigichem.chem.models import FamilyRule
+from vigichem.chem.models import FamilyRule, NamedStructure
 from vigichem.chem.structure import structure_from_text
-from vigichem.errors import KnowledgeBaseError
+from vigichem.errors import InvalidStructure, KnowledgeBaseError
 
 RULES = load_family_rules()
 MATCHER = FamilyMatcher(RULES)
@@ -125,6 +126,35 @@ def test_benign_chemicals_match_nothing() -> None:
     benign = ["CCO", "CC(=O)Oc1ccccc1C(=O)O", "OCC(O)CO", "c1ccccc1", "CN1C=NC2=C1C(=O)N(C)C(=O)N2C", "O"]
     for smiles in benign:
         assert MATCHER.match(structure_from_text(smiles)) == []
+
+
+def _nci_structures(limit: int) -> list[str]:
+    path = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
+    return [line.split()[0] for line in path.read_text().splitlines()[:limit] if line.strip()]
+
+
+def test_the_prefilter_never_rejects_a_match() -> None:
+    # Real molecules (RDKit's NCI sample, which holds a few 2B(10)/2B(11)/2B(4) chemicals) and every
+    # chemical named in the rules: the answer must not depend on the prefilter.
+    texts = _nci_structures(1000) + [item.smiles for _, _, item in _all_named()]
+    compared = 0
+    for text in texts:
+        try:
+            structure = structure_from_text(text)
+        except InvalidStructure:
+            continue
+        assert MATCHER.match(structure) == MATCHER.match(structure, prefilter=False), text
+        compared += 1
+    assert compared > 900
+
+
+def _all_named() -> list[tuple[str, str, NamedStructure]]:
+    return [
+        (rule.id, field, item)
+        for rule in RULES
+        for field in ("positives", "negatives", "exemptions")
+        for item in getattr(rule, field)
+    ]
 
 
 # ---- predicate mechanics on benign scaffolds (test-only rules) ---------------------------------------------

@@ -202,7 +202,8 @@ def _element_of_primitive(primitive: str) -> int | None:
         number = int(_PERIODIC_TABLE.GetAtomicNumber(symbol))
     except RuntimeError:
         return None
-    return number if number > 0 and _PERIODIC_TABLE.GetElementSymbol(number) == symbol else None
+    # Hydrogen is left out: the prefilter counts heavy atoms (and "h" is an implicit-H primitive).
+    return number if number > 1 and _PERIODIC_TABLE.GetElementSymbol(number) == symbol else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +213,8 @@ class _CompiledRule:
     atom_of_map: dict[int, int]  # map number -> query atom index
     needed_elements: tuple[tuple[int, int], ...]  # (atomic number, minimum count) the core implies
     needed_mask: int  # bit Z set for every element Z the core needs: one AND rejects most structures
-    forbidden_mask: int
+    required_mask: int  # the rule's own `elements.required`
+    forbidden_mask: int  # the rule's own `elements.forbidden`
     min_heavy_atoms: int
     counts: tuple[tuple[Chem.Mol, int, int | None, str], ...]
     exempt_keys: dict[str, NamedStructure]
@@ -243,8 +245,9 @@ def _compile(rule: FamilyRule) -> _CompiledRule:
         atom_of_map=atom_of_map,
         needed_elements=tuple(sorted(needed.items())),
         needed_mask=_mask(needed),
+        required_mask=_mask(_atomic_number(symbol, rule.id) for symbol in rule.elements.required),
         forbidden_mask=_mask(forbidden),
-        min_heavy_atoms=pattern.GetNumAtoms(),
+        min_heavy_atoms=sum(1 for atom in pattern.GetAtoms() if atom.GetAtomicNum() != 1),
         counts=counts,
         exempt_keys=exempt_keys,
     )
@@ -273,17 +276,23 @@ class FamilyMatcher:
         """The rule with id ``rule_id`` (``KeyError`` when there is none)."""
         return self._by_id[rule_id].rule
 
-    def match(self, structure: Structure, rule_ids: Sequence[str] | None = None) -> list[FamilyMatch]:
-        """Every rule (of ``rule_ids``, default all) that ``structure`` falls under, in file order."""
+    def match(
+        self, structure: Structure, rule_ids: Sequence[str] | None = None, *, prefilter: bool = True
+    ) -> list[FamilyMatch]:
+        """Every rule (of ``rule_ids``, default all) that ``structure`` falls under, in file order.
+
+        An unknown id in ``rule_ids`` raises ``KeyError``. ``prefilter=False`` runs the SMARTS search for
+        every rule (same answer, slower: it exists to check that the prefilter never rejects a match).
+        """
         mol = structure.mol
         element_mask, element_counts = _element_profile(structure.formula)
         heavy_atoms = mol.GetNumHeavyAtoms()
         candidates = self._compiled if rule_ids is None else tuple(self._by_id[i] for i in rule_ids)
         found: list[FamilyMatch] = []
         for compiled in candidates:
-            if compiled.needed_mask & ~element_mask or compiled.forbidden_mask & element_mask:
+            if prefilter and not _core_may_match(compiled, element_mask, element_counts, heavy_atoms):
                 continue
-            if not _passes_prefilter(compiled, element_counts, heavy_atoms):
+            if not _satisfies_elements(compiled, element_mask, element_counts):
                 continue
             evidence = _match_rule(compiled, mol)
             if evidence is None:
@@ -324,15 +333,26 @@ def _element_profile(formula: str) -> tuple[int, Mapping[int, int]]:
     return _mask(counts), MappingProxyType(dict(counts))
 
 
-def _passes_prefilter(compiled: _CompiledRule, element_counts: Mapping[int, int], heavy_atoms: int) -> bool:
-    """Cheap necessary conditions after the element mask: heavy atoms, element counts, carbon bound."""
-    if heavy_atoms < compiled.min_heavy_atoms:
+def _core_may_match(
+    compiled: _CompiledRule, element_mask: int, element_counts: Mapping[int, int], heavy_atoms: int
+) -> bool:
+    """Necessary conditions for the core SMARTS to match: its elements, their counts, its size."""
+    if compiled.needed_mask & ~element_mask or heavy_atoms < compiled.min_heavy_atoms:
         return False
-    for element, minimum in compiled.needed_elements:
-        if element_counts.get(element, 0) < minimum:
-            return False
-    max_carbons = compiled.rule.elements.max_carbons
-    return max_carbons is None or element_counts.get(6, 0) <= max_carbons
+    return all(element_counts.get(element, 0) >= minimum for element, minimum in compiled.needed_elements)
+
+
+def _satisfies_elements(
+    compiled: _CompiledRule, element_mask: int, element_counts: Mapping[int, int]
+) -> bool:
+    """The rule's whole-molecule element predicates: required and forbidden elements, carbon bounds."""
+    if compiled.required_mask & ~element_mask or compiled.forbidden_mask & element_mask:
+        return False
+    carbons = element_counts.get(6, 0)
+    bounds = compiled.rule.elements
+    if bounds.min_carbons is not None and carbons < bounds.min_carbons:
+        return False
+    return bounds.max_carbons is None or carbons <= bounds.max_carbons
 
 
 def _match_rule(compiled: _CompiledRule, mol: Chem.Mol) -> str | None:
