@@ -69,6 +69,13 @@ def test_salt_parent_records_what_was_stripped() -> None:
     assert plain.inchikey == salt.inchikey
 
 
+def test_structures_compare_by_their_keys() -> None:
+    first, second = structure_from_text("CCN(CC)CCO"), structure_from_text("OCCN(CC)CC")
+    assert first == second
+    assert len({first, second}) == 1
+    assert first != structure_from_text("CCN(CC)CCO.Cl")  # the salt records what was removed
+
+
 def test_stereoisomers_differ_in_full_inchikey_but_not_in_skeleton_key() -> None:
     r_form = structure_from_text("C[C@H](O[P@](C)(=O)F)C(C)(C)C")
     s_form = structure_from_text("C[C@@H](O[P@](C)(=O)F)C(C)(C)C")

@@ -23,7 +23,7 @@ the error log (nothing reaches stderr), and puts RDKit's own reason into the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdinchi, rdMolDescriptors
@@ -65,7 +65,7 @@ class Structure:
     parent of a salt".
     """
 
-    mol: Chem.Mol
+    mol: Chem.Mol = field(compare=False)  # equality and hashing go by the keys below, not by identity
     smiles: str
     inchi: str
     inchikey: str
