@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import rdkit
 
+from vigichem.chem.cas import is_valid_cas
 from vigichem.chem.families import DEFAULT_FAMILIES_PATH, FamilyMatch, FamilyMatcher, load_family_rules
 from vigichem.chem.models import FamilyRule, NamedStructure
 from vigichem.chem.structure import structure_from_text
@@ -56,6 +57,7 @@ def test_packaged_rules_have_the_expected_ids_sources_and_examples() -> None:
         assert rule.negatives, f"{rule.id} has no negative"
         for item in (*rule.positives, *rule.negatives, *rule.exemptions):
             assert item.cas, f"{rule.id}: {item.name} has no CAS"
+            assert is_valid_cas(item.cas), f"{rule.id}: {item.name}: CAS {item.cas} fails the check digit"
 
 
 def test_amendment_rules_carry_their_entry_into_force() -> None:
