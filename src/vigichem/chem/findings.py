@@ -216,15 +216,23 @@ def _finding(
     clauses = [match.detail]
     sources = [entry.source]
     limits = [limit for limit in _limits_of(ref) if law.limit_applies(limit, code)]
-    concentration_limits = [limit for limit in limits if limit.kind == "concentration"]
-    if concentration_limits:
-        outcomes = [_concentration_outcome(ref, limit, concentration) for limit in concentration_limits]
+    # A concentration limit without an activity says when the entry covers a mixture at all (EU 2019/1148
+    # Annex I); one tied to an activity (a US export rule) only adds a duty for that activity.
+    coverage_limits = [lim for lim in limits if lim.kind == "concentration" and lim.activity is None]
+    if coverage_limits:
+        outcomes = [_concentration_outcome(ref, limit, concentration) for limit in coverage_limits]
         clauses += [outcome.sentence for outcome in outcomes]
         binding = [outcome.status for outcome in outcomes if outcome.status is not None]
         if not binding:
             return None, f"{where}: " + "; ".join(clauses) + ": no finding"
         status = most_binding(binding)
-        sources += [limit.source for limit in concentration_limits]
+        sources += [limit.source for limit in coverage_limits]
+    for limit in (lim for lim in limits if lim.kind == "concentration" and lim.activity is not None):
+        outcome = _concentration_outcome(ref, limit, concentration)
+        clauses.append(outcome.sentence)
+        if outcome.status is not None:
+            status = most_binding([status, outcome.status])
+            sources.append(limit.source)
     for limit in (limit for limit in limits if limit.kind == "quantity"):
         outcome = evaluate_quantity(limit, quantity, entry.name.lower())
         clauses.append(outcome.sentence)

@@ -152,7 +152,7 @@ class ScreeningIndex:
         self.home_jurisdictions = self._home_jurisdictions()
         self._lock = threading.RLock()
         self._family_matcher: FamilyMatcher | None = None
-        self._similarity: SimilarityIndex | None = None
+        self._similarity: SimilarityIndex[EntryRef] | None = None
         self._named_in_families: dict[str, tuple[str, str]] | None = None
 
     def _home_jurisdictions(self) -> dict[str, tuple[str, ...]]:
@@ -178,14 +178,14 @@ class ScreeningIndex:
             return self._family_matcher
 
     @property
-    def similarity(self) -> SimilarityIndex:
+    def similarity(self) -> SimilarityIndex[EntryRef]:
         """Fingerprint index over every listed structure, for the designer-precursor watch."""
         with self._lock:
             if self._similarity is None:
                 from vigichem.chem.similarity import SimilarityIndex
 
                 items = [(ref, ref.structure) for ref in self.refs if ref.structure is not None]
-                self._similarity = SimilarityIndex(items)
+                self._similarity = SimilarityIndex[EntryRef](items)
             return self._similarity
 
     @property
@@ -210,7 +210,11 @@ class ScreeningIndex:
 
     def nearest(self, structure: Structure, threshold: float) -> list[tuple[EntryRef, float]]:
         """Listed entries whose structure has a Tanimoto similarity >= ``threshold``, most similar first."""
-        return list(self.similarity.nearest(structure, threshold))
+        # A threshold of 0 would "watch" everything; the similarity index accepts (0, 1].
+        return self.similarity.nearest(structure, max(threshold, 1e-6), limit=_NEAREST_LIMIT)
+
+
+_NEAREST_LIMIT = 20
 
 
 def _load_rules() -> tuple[FamilyRule, ...]:

@@ -184,6 +184,8 @@ def evaluate_concentration(limit: Limit, concentration: float | None, what: str)
     value below 100 %; the sentence says so.
     """
     limit_text = _percent(limit.value, limit.unit)
+    if limit.activity:
+        limit_text += f" (for {limit.activity})"
     if concentration is None:
         sentence = f"{what} (no concentration given) is {limit.status} above the {limit_text} limit value"
         return LimitOutcome(limit.status, sentence + _licence_clause(limit, None))

@@ -26,7 +26,10 @@ def normalise_name(name: str) -> str:
     one form, because the regulations themselves mix them (EU "sulphuric acid", DEA "sulfuric acid").
     """
     decomposed = unicodedata.normalize("NFKD", name)
-    without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Combining marks are accents; format characters (soft hyphens, zero-width spaces) come from PDFs.
+    without_accents = "".join(
+        ch for ch in decomposed if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
     key = _SEPARATORS.sub(" ", without_accents.casefold()).strip()
     for variant, canonical in _SPELLING_VARIANTS:
         key = key.replace(variant, canonical)
