@@ -159,3 +159,16 @@ def test_forged_checkpoint_signature_is_named(node: Node, filled: list[str]) -> 
         )
     report = _verify(node)
     assert report.discrepancy is not None and report.discrepancy.kind == DiscrepancyKind.CHECKPOINT
+
+
+def test_parallel_verification_agrees(node: Node, filled: list[str]) -> None:
+    assert verify(node.store, node.identity.public_key, workers=2).ok
+    with node.engine.begin() as connection:
+        stored = json.loads(
+            connection.execute(select(events.c.event_json).where(events.c.seq == 8)).scalar_one()
+        )
+        stored["bizStep"] = "receiving"
+        connection.execute(update(events).where(events.c.seq == 8).values(event_json=json.dumps(stored)))
+    report = verify(node.store, node.identity.public_key, workers=2)
+    assert report.discrepancy is not None
+    assert (report.discrepancy.kind, report.discrepancy.seq) == (DiscrepancyKind.MODIFIED, 8)

@@ -108,9 +108,12 @@ def capture(
     return store.append(indexed, meta, signer)
 
 
-def verify(store: LedgerStore, public_key: bytes) -> VerifyReport:
-    """Recompute every hash ID, leaf, position and root from storage; name the first discrepancy."""
-    return verify_store(store, public_key, ledger_hash_ids)
+def verify(store: LedgerStore, public_key: bytes, *, workers: int = 1) -> VerifyReport:
+    """Recompute every hash ID, leaf, position and root from storage; name the first discrepancy.
+
+    ``workers`` > 1 recomputes hash IDs in that many processes (the costly part over millions of events).
+    """
+    return verify_store(store, public_key, ledger_hash_ids, workers=workers)
 
 
 def checkpoint(store: LedgerStore, signer: CheckpointSigner) -> Checkpoint:

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, update
 
 from vigichem.errors import NotFound
+from vigichem.ledger.bulk import bulk_insert
 from vigichem.ledger.checkpoints import (
     append_to_frontier,
     frontier_from_bytes,
@@ -189,10 +190,13 @@ class LedgerStore:
             quantity_rows.extend({**row, "seq": seq} for row in item.quantities)
             epc_rows.extend({**row, "seq": seq} for row in item.epcs)
             source_rows.extend({**row, "seq": seq} for row in item.sources)
-        connection.execute(insert(events), event_rows)
-        for table, rows in ((quantities, quantity_rows), (epcs, epc_rows), (sources, source_rows)):
-            if rows:
-                connection.execute(insert(table), rows)
+        for table, rows in (
+            (events, event_rows),
+            (quantities, quantity_rows),
+            (epcs, epc_rows),
+            (sources, source_rows),
+        ):
+            bulk_insert(connection, table, rows)
 
     @staticmethod
     def _insert_checkpoint(connection: Connection, checkpoint: Checkpoint) -> None:

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from vigichem.ledger.checkpoints import append_to_frontier, frontier_root, signature_valid
@@ -65,25 +67,56 @@ class _Positions:
         return placed[0] + index
 
 
-def _rehash(
-    rows: list[VerifyRow], contexts: dict[int, tuple[int, int, Any]], hash_ids: HashFunction
-) -> list[str]:
-    """Recompute hash IDs, one call per run of rows from the same document (their shared @context)."""
+def _rehash(pairs: list[tuple[int, str]], contexts: dict[int, Any], hash_ids: HashFunction) -> list[str]:
+    """Recompute hash IDs of (document id, event JSON) pairs, one call per run from the same document."""
     out: list[str] = []
     start = 0
-    while start < len(rows):
-        document_id = rows[start].document_id
+    while start < len(pairs):
+        document_id = pairs[start][0]
         end = start
-        while end < len(rows) and rows[end].document_id == document_id:
+        while end < len(pairs) and pairs[end][0] == document_id:
             end += 1
-        context = contexts[document_id][2] if document_id in contexts else None
-        batch = [json.loads(row.event_json) for row in rows[start:end]]
+        batch = [json.loads(event_json) for _doc, event_json in pairs[start:end]]
         document: dict[str, Any] = {"type": "EPCISDocument", "epcisBody": {"eventList": batch}}
+        context = contexts.get(document_id)
         if context is not None:
             document["@context"] = context
         out.extend(hash_ids(document))
         start = end
     return out
+
+
+def _job(
+    rows: list[VerifyRow], documents: dict[int, tuple[int, int, Any]]
+) -> tuple[list[tuple[int, str]], dict[int, Any]]:
+    pairs = [(row.document_id, row.event_json) for row in rows]
+    contexts = {doc: documents[doc][2] for doc in {row.document_id for row in rows} if doc in documents}
+    return pairs, contexts
+
+
+def _hashed_batches(
+    store: LedgerStore,
+    documents: dict[int, tuple[int, int, Any]],
+    hash_ids: HashFunction,
+    batch_size: int,
+    workers: int,
+) -> Iterator[tuple[list[VerifyRow], list[str]]]:
+    """Stored rows in seq order with their recomputed hash IDs; hashing runs in ``workers`` processes."""
+    if workers <= 1:
+        for batch in store.iter_verify_rows(batch_size):
+            yield batch, _rehash(*_job(batch, documents), hash_ids)
+        return
+    # Reading the next batches overlaps with hashing the previous ones; order is kept by the queue.
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        queue: deque[tuple[list[VerifyRow], Future[list[str]]]] = deque()
+        for batch in store.iter_verify_rows(batch_size):
+            queue.append((batch, pool.submit(_rehash, *_job(batch, documents), hash_ids)))
+            if len(queue) > 2 * workers:
+                rows, future = queue.popleft()
+                yield rows, future.result()
+        while queue:
+            rows, future = queue.popleft()
+            yield rows, future.result()
 
 
 def _found(kind: DiscrepancyKind, row: VerifyRow | None, message: str, seq: int | None = None) -> _Found:
@@ -132,7 +165,11 @@ def _check_position(
 
 
 def verify_store(
-    store: LedgerStore, public_key: bytes, hash_ids: HashFunction, batch_size: int = 20_000
+    store: LedgerStore,
+    public_key: bytes,
+    hash_ids: HashFunction,
+    batch_size: int = 5_000,
+    workers: int = 1,
 ) -> VerifyReport:
     """Recompute everything from storage; the report names the first discrepancy (see the module doc)."""
     signed = store.checkpoints()
@@ -163,8 +200,7 @@ def verify_store(
         # A root that fails at a checkpoint is held back for one row: an insertion or deletion shows at the
         # next row's position, which names the event where the root can only name a range.
         pending: _Found | None = None
-        for batch in store.iter_verify_rows(batch_size):
-            recomputed = _rehash(batch, contexts, hash_ids)
+        for batch, recomputed in _hashed_batches(store, contexts, hash_ids, batch_size, workers):
             for row, hash_id in zip(batch, recomputed, strict=True):
                 try:
                     _check_row(row, hash_id, size, previous, positions, row_count)

@@ -1,0 +1,74 @@
+"""Fast bulk inserts for the capture path, below SQLAlchemy's per-row parameter processing.
+
+SQLAlchemy Core's ``executemany`` spends more time building parameters than the database spends writing
+them (about 10 µs per row). The capture path knows its rows exactly, so it hands tuples to the driver:
+``sqlite3``'s ``executemany`` on SQLite, and ``COPY ... FROM STDIN`` through psycopg on PostgreSQL. Values
+are stored exactly as SQLAlchemy would store them (SQLite datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff``
+text, booleans as 0/1), so Core reads them back as usual. It runs on the caller's connection, inside the
+caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Boolean, Connection, DateTime, Table
+
+__all__ = ["bulk_insert"]
+
+
+def _sqlite_rows(table: Table, names: list[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows as tuples, with datetimes and booleans converted the way SQLAlchemy stores them in SQLite."""
+    converters: list[tuple[int, Any]] = []
+    for position, name in enumerate(names):
+        column_type = table.c[name].type
+        if isinstance(column_type, DateTime):
+            converters.append((position, lambda v: v.isoformat(sep=" ", timespec="microseconds") if v else v))
+        elif isinstance(column_type, Boolean):
+            converters.append((position, lambda v: None if v is None else int(v)))
+    pick = itemgetter(*names)
+    # itemgetter of one name returns the bare value, of several a tuple
+    tuples = [(pick(row),) for row in rows] if len(names) == 1 else [pick(row) for row in rows]
+    if not converters:
+        return tuples
+    out: list[tuple[Any, ...]] = []
+    for values in tuples:
+        mutable = list(values)
+        for position, convert in converters:
+            mutable[position] = convert(mutable[position])
+        out.append(tuple(mutable))
+    return out
+
+
+def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys, naming ``table``'s columns) in one driver call."""
+    if not rows:
+        return
+    names = list(rows[0])
+    preparer = connection.dialect.identifier_preparer
+    column_list = ", ".join(preparer.quote(name) for name in names)
+    table_name = preparer.format_table(table)
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        dbapi_connection: Any = connection.connection.dbapi_connection
+        with (
+            dbapi_connection.cursor() as cursor,
+            cursor.copy(f"COPY {table_name} ({column_list}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+        return
+    if dialect == "sqlite":
+        placeholders = ", ".join("?" for _ in names)
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(
+                f"INSERT INTO {table_name} ({column_list}) VALUES ({placeholders})",
+                _sqlite_rows(table, names, rows),
+            )
+        finally:
+            cursor.close()
+        return
+    raise NotImplementedError(f"bulk insert is not implemented for {dialect}")

@@ -1,0 +1,74 @@
+"""Capture many documents at the speed of the machine: preparation in worker processes, one writer.
+
+Preparing a document (parse, schema and semantic validation, CBV hashing, indexing) is pure CPU work in
+Python; appending it is a short serialised transaction. :func:`capture_many` runs the preparation of the
+next documents in a process pool while the calling process appends the previous ones, in input order, one
+transaction per document (each all-or-nothing and durable, exactly as :func:`vigichem.ledger.service.capture`
+does). A document that fails preparation is reported in its place and the others go on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from vigichem.errors import VigichemError
+from vigichem.ledger.indexing import IndexedEvent
+from vigichem.ledger.models import CaptureResult
+from vigichem.ledger.service import prepare
+from vigichem.ledger.store import CheckpointSigner, DocumentMeta, LedgerStore
+
+__all__ = ["capture_many", "default_workers"]
+
+Prepared = tuple[list[IndexedEvent], DocumentMeta] | VigichemError
+
+
+def default_workers() -> int:
+    """Worker processes for preparation: the CPUs this process may use, less one for the writer."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        available = os.cpu_count() or 1
+    return max(1, available - 1)
+
+
+def _prepare_safely(raw_or_doc: bytes | str | dict[str, Any], max_bytes: int | None) -> Prepared:
+    try:
+        return prepare(raw_or_doc, max_bytes)
+    except VigichemError as error:  # returned, not raised: one bad document must not stop the batch
+        return error
+
+
+def capture_many(
+    store: LedgerStore,
+    documents: Iterable[bytes | str | dict[str, Any]],
+    *,
+    signer: CheckpointSigner | None = None,
+    max_bytes: int | None = None,
+    workers: int | None = None,
+) -> Iterator[CaptureResult | VigichemError]:
+    """Capture each document (in order); yield its result, or the error that rejected it."""
+    count = default_workers() if workers is None else workers
+    if count <= 1:
+        for document in documents:
+            prepared = _prepare_safely(document, max_bytes)
+            yield prepared if isinstance(prepared, VigichemError) else store.append(*prepared, signer)
+        return
+    window = 2 * count  # bounded read-ahead keeps memory flat over any number of documents
+    with ProcessPoolExecutor(max_workers=count) as pool:
+        pending: deque[Future[Prepared]] = deque()
+        source = iter(documents)
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < window:
+                try:
+                    pending.append(pool.submit(_prepare_safely, next(source), max_bytes))
+                except StopIteration:
+                    exhausted = True
+            if not pending:
+                break
+            prepared = pending.popleft().result()
+            yield prepared if isinstance(prepared, VigichemError) else store.append(*prepared, signer)

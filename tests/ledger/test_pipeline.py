@@ -1,0 +1,32 @@
+"""capture_many: prepared in worker processes, appended in order, bad documents reported in place."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.ledger.conftest import make_document
+from vigichem.errors import VigichemError
+from vigichem.ledger.node import Node
+from vigichem.ledger.pipeline import capture_many
+from vigichem.ledger.service import verify
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_capture_many_keeps_order_and_reports_bad_documents(node: Node, workers: int) -> None:
+    bad = make_document(2, start=100)
+    bad["epcisBody"]["eventList"][0]["quantityList"][0]["quantity"] = -1
+    documents: list[bytes | dict[str, object]] = [
+        json.dumps(make_document(3, start=0)).encode(),
+        bad,
+        json.dumps(make_document(3, start=3)).encode(),
+        make_document(3, start=0),  # duplicates of the first
+    ]
+    results = list(capture_many(node.store, documents, signer=node.signer, workers=workers))
+    assert isinstance(results[1], VigichemError)
+    first, third, fourth = results[0], results[2], results[3]
+    assert not isinstance(first, VigichemError) and first.first_seq == 0 and len(first.new) == 3
+    assert not isinstance(third, VigichemError) and third.first_seq == 3
+    assert not isinstance(fourth, VigichemError) and fourth.duplicates == first.new
+    assert verify(node.store, node.identity.public_key).ok
