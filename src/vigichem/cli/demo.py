@@ -35,8 +35,8 @@ DEMO_CASES: tuple[DemoCase, ...] = (
     DemoCase("Acetone, nail-polish remover solvent", "acetone", "EU"),
     DemoCase("Thiodiglycol, 2 t for an ink plant", "111-48-8", None, "2 t"),
     DemoCase(
-        "A hydrochloride salt of a listed amine (2-chloro-N,N-diisopropylethylamine hydrochloride)",
-        "CC(C)N(CCCl)C(C)C.Cl",
+        "Ephedrine hydrochloride, a medicine and a listed drug precursor (salt)",
+        "CN[C@@H](C)[C@H](O)c1ccccc1.Cl",
     ),
     DemoCase("An unlisted, benign chemical (ethanol)", "CCO"),
     DemoCase("A mistyped CAS number (hydrogen peroxide with a wrong check digit)", "7722-84-2"),

@@ -12,8 +12,8 @@ invalid (unknown jurisdiction, bad date, quantity or unit).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import importlib
 import json
 import sys
 from enum import StrEnum
@@ -24,11 +24,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vigichem.chem.knowledge import load_knowledge_base
+from vigichem.chem.coverage import coverage_rows
+from vigichem.chem.knowledge import KnowledgeBase, load_knowledge_base
 from vigichem.chem.mixtures import Quantity, parse_quantity
 from vigichem.chem.models import ScreeningResult
 from vigichem.chem.service import screen_safely
-from vigichem.errors import InputTooLarge, InvalidInput, VigichemError
+from vigichem.errors import InputTooLarge, VigichemError
 from vigichem.settings import get_settings
 
 EXIT_UNUSABLE = 2
@@ -215,7 +216,7 @@ def lists_command(
         }
         for j in kb.jurisdictions.values()
     ]
-    coverage = _coverage_rows()
+    coverage = _coverage_rows(kb)
     if output is OutputFormat.json:
         typer.echo(json.dumps({"lists": lists, "jurisdictions": jurisdictions, "coverage": coverage}))
         return
@@ -250,28 +251,9 @@ def lists_command(
         console.print(table)
 
 
-def _coverage_rows() -> list[dict[str, Any]]:
-    """The coverage table of ``vigichem.chem.coverage`` when that module exists (rows as dicts)."""
-    try:
-        coverage = importlib.import_module("vigichem.chem.coverage")
-    except ImportError:
-        return []
-    build = getattr(coverage, "coverage_table", None) or getattr(coverage, "coverage_rows", None)
-    if build is None:
-        return []
-    try:
-        rows = build()
-    except (InvalidInput, VigichemError):
-        return []
-    return [row if isinstance(row, dict) else _as_dict(row) for row in rows]
-
-
-def _as_dict(row: Any) -> dict[str, Any]:
-    if hasattr(row, "model_dump"):
-        return dict(row.model_dump())
-    if hasattr(row, "__dataclass_fields__"):
-        return {name: getattr(row, name) for name in row.__dataclass_fields__}
-    return {"value": row}
+def _coverage_rows(kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """The coverage table of :mod:`vigichem.chem.coverage` (how each list's entries are identified)."""
+    return [dataclasses.asdict(row) for row in coverage_rows(kb)]
 
 
 def register(app: typer.Typer) -> None:
