@@ -32,6 +32,7 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 from vigichem.errors import InvalidStructure
 
 __all__ = [
+    "MAX_HEAVY_ATOMS",
     "MAX_INPUT_LENGTH",
     "Structure",
     "looks_like_inchi",
@@ -46,6 +47,10 @@ __all__ = [
 
 MAX_INPUT_LENGTH = 5000
 """Longest SMILES or InChI accepted; the regulatory lists hold nothing near it."""
+
+MAX_HEAVY_ATOMS = 1000
+"""Largest structure standardised: InChI stops at 1024 atoms and canonical SMILES of a few thousand atoms
+takes seconds, so a bigger input is refused rather than allowed to stall a screening service."""
 
 _INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{8}[SN][A-Z]-[A-Z]$")
 _INCHI = re.compile(r"^InChI=1S?/\S+$")
@@ -286,6 +291,15 @@ def _structure_of_parent(parent: Chem.Mol, removed: tuple[str, ...], charge_chan
     )
 
 
+def _refuse_oversized(mol: Chem.Mol) -> None:
+    heavy_atoms = mol.GetNumHeavyAtoms()
+    if heavy_atoms > MAX_HEAVY_ATOMS:
+        raise InvalidStructure(
+            f"structure has {heavy_atoms} heavy atoms, above the limit of {MAX_HEAVY_ATOMS}",
+            details={"heavy_atoms": heavy_atoms, "limit": MAX_HEAVY_ATOMS},
+        )
+
+
 def standardise(mol: Chem.Mol) -> Structure:
     """Standardise ``mol`` to its parent and compute its identity keys.
 
@@ -295,6 +309,7 @@ def standardise(mol: Chem.Mol) -> Structure:
     """
     if mol is None or mol.GetNumAtoms() == 0:
         raise InvalidStructure("no structure to standardise (empty molecule)")
+    _refuse_oversized(mol)
     try:
         with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
             cleaned = _cleanup(mol)
@@ -322,6 +337,7 @@ def standardise_fragments(mol: Chem.Mol) -> tuple[Structure, ...]:
     """
     if mol is None or mol.GetNumAtoms() == 0:
         raise InvalidStructure("no structure to standardise (empty molecule)")
+    _refuse_oversized(mol)
     fragments = Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False)
     results: dict[str, Structure] = {}
     for fragment in sorted(fragments, key=lambda f: -f.GetNumHeavyAtoms()):
