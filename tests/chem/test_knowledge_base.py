@@ -126,6 +126,7 @@ def test_hydrogen_peroxide_in_annex_i(kb: KnowledgeBase) -> None:
     assert (limit.status, limit.status_below) == ("restricted", "reportable")
     assert limit.licence_upper_limit == 35 and limit.licence_permitted is True
     assert kb.lists["eu-2019-1148-annex-i"].effective_from == dt.date(2021, 2, 1)
+    assert entry.names_fr == ("Peroxyde d'hydrogène",)
 
 
 def test_annex_i_licence_not_permitted_for_chlorates_and_ammonium_nitrate(kb: KnowledgeBase) -> None:
