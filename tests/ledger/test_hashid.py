@@ -226,3 +226,22 @@ def test_every_official_gs1_example_hashes() -> None:
         assert all(i.startswith("ni:///sha-256;") and i.endswith("?ver=CBV2.0") for i in ids)
         count += len(ids)
     assert count >= 56
+
+
+@pytest.mark.skipif(not OFFICIAL_EXAMPLES.exists(), reason="shared GS1 examples not mounted")
+@pytest.mark.parametrize(
+    ("plain", "variant"),
+    [
+        # Same event with EPC URIs and with GS1 Digital Link URIs.
+        (
+            "Example_9.6.4-TransformationEvent.jsonld",
+            "WithDigitalLinkID/Example_9.6.4-TransformationEventWithDigitalLink.jsonld",
+        ),
+        # Same events with comments added.
+        ("Example_9.6.1-ObjectEvent.jsonld", "Example_9.6.1-with-comment.jsonld"),
+    ],
+)
+def test_official_representation_variants_hash_alike(plain: str, variant: str) -> None:
+    first = event_hash_ids(json.loads((OFFICIAL_EXAMPLES / plain).read_text(encoding="utf-8")))
+    second = event_hash_ids(json.loads((OFFICIAL_EXAMPLES / variant).read_text(encoding="utf-8")))
+    assert first == second
