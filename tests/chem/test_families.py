@@ -317,7 +317,7 @@ def test_a_valid_file_loads(tmp_path: Path) -> None:
     [
         ("rules: [\n  - id: t1\n", "invalid YAML"),
         ("- just a list\n", "'rules' list"),
-        (GOOD_RULE.replace("kind: alkyl", "kind: alkly"), "substituents.0.kind"),
+        (GOOD_RULE.replace("kind: alkyl", "kind: alkly"), "substituents[0].kind"),
         (GOOD_RULE.replace('"CC(=O)[OX2:1]"', '"CC(=O)[OX2:1"'), "invalid SMARTS"),
         (GOOD_RULE.replace("atom: 1", "atom: 7"), "no atom mapped :7"),
         (GOOD_RULE.replace("    source: test\n", ""), "source"),
@@ -337,6 +337,7 @@ def test_a_corrupted_rule_file_is_refused_with_its_path(tmp_path: Path, text: st
         load_family_rules(path)
     assert str(path) in caught.value.message
     assert message_part in caught.value.message
+    assert caught.value.details["path"] == str(path)
 
 
 def test_a_missing_rule_file_is_refused(tmp_path: Path) -> None:

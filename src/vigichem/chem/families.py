@@ -98,14 +98,17 @@ def load_family_rules(path: Path | None = None) -> tuple[FamilyRule, ...]:
             rule = FamilyRule.model_validate(raw)
         except ValidationError as error:
             first = error.errors()[0]
-            location = ".".join(str(part) for part in first["loc"])
+            location = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
             raise KnowledgeBaseError(
-                f"{where}.{location}: {first['msg']}", details={"path": str(source), "rule": position}
+                f"{where}{location}: {first['msg']}", details={"path": str(source), "rule": position}
             ) from None
         if rule.id in seen:
             raise KnowledgeBaseError(f"{where}: duplicate rule id {rule.id!r}", details={"path": str(source)})
         seen.add(rule.id)
-        _check_rule(rule, where)
+        try:
+            _check_rule(rule, where)
+        except KnowledgeBaseError as error:
+            raise KnowledgeBaseError(error.message, details={"path": str(source), "rule": position}) from None
         rules.append(rule)
     return tuple(rules)
 
