@@ -5,10 +5,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vigichem.errors import InvalidDocument
 from vigichem.ledger.digital_link import check_digit, to_canonical_digital_link
@@ -245,3 +248,31 @@ def test_official_representation_variants_hash_alike(plain: str, variant: str) -
     first = event_hash_ids(json.loads((OFFICIAL_EXAMPLES / plain).read_text(encoding="utf-8")))
     second = event_hash_ids(json.loads((OFFICIAL_EXAMPLES / variant).read_text(encoding="utf-8")))
     assert first == second
+
+
+def _oracle_timestamp(text: str) -> str:
+    """Timestamp normalisation written the slow, obvious way (datetime arithmetic only)."""
+    head, _, rest = text.partition(".")
+    fraction, zone = (rest[:-6], rest[-6:]) if rest and not rest.endswith("Z") else (rest[:-1], "Z")
+    if not rest:
+        head, zone = text[:-6], text[-6:]
+        if text.endswith("Z"):
+            head, zone = text[:-1], "Z"
+    moment = datetime.fromisoformat(head + ("+00:00" if zone == "Z" else zone))
+    microseconds = int(fraction[:6].ljust(6, "0")) if fraction else 0
+    moment += timedelta(milliseconds=round(microseconds, -3) // 1000)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 12, 30)),
+    st.text(alphabet="0123456789", max_size=8),
+    st.sampled_from(["Z", "+00:00", "+01:00", "-06:00", "+14:00", "-12:00", "+05:45", "-03:30"]),
+)
+def test_timestamp_fast_paths_agree_with_datetime_arithmetic(
+    moment: datetime, fraction: str, zone: str
+) -> None:
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + zone
+    event = {"type": "ObjectEvent", "eventTime": text}
+    assert prehash_string(event) == f"eventType=ObjectEventeventTime={_oracle_timestamp(text)}"

@@ -37,7 +37,7 @@ import hashlib
 import math
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -262,10 +262,15 @@ def _canonical_timestamp(value: Any) -> str:
         if zone != "z":
             shift = int(zone[1:3]) * 60 + int(zone[4:6])
             minutes = int(hour) * 60 + int(minute) + (shift if zone[0] == "-" else -shift)
+            clock = f"{minutes % 1440 // 60:02d}:{minutes % 60:02d}:{second}.{milliseconds:03d}Z"
             if 0 <= minutes < 1440:
                 # Same calendar day in UTC: only the clock moves.
-                clock = f"{minutes // 60:02d}:{minutes % 60:02d}:{second}"
-                return f"{year}-{month}-{day}T{clock}.{milliseconds:03d}Z"
+                return f"{year}-{month}-{day}T{clock}"
+            try:
+                utc_day = date(int(year), int(month), int(day)) + timedelta(days=minutes // 1440)
+            except (ValueError, OverflowError):
+                return text
+            return f"{utc_day.isoformat()}T{clock}"
     try:
         moment = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=_zone(zone.upper())
