@@ -55,15 +55,14 @@ def withdrawn_hash_ids(connection: Connection) -> list[str]:
     from vigichem.ledger.hashid import event_hash_id, namespaces_from_context
 
     withdrawn: set[str] = set()
-    for event_json in declared_errors(connection):
+    for event_json, context_json in declared_errors(connection):
         event = json.loads(event_json)
         if isinstance(event.get("eventID"), str):
             withdrawn.add(event["eventID"])
+        # CBV 2.0 leaves errorDeclaration out of the hash: the declaration's CBV hash is the original's.
         plain = {key: value for key, value in event.items() if key != "errorDeclaration"}
-        try:
-            withdrawn.add(event_hash_id(plain, namespaces_from_context(event.get("@context"))))
-        except Exception:
-            continue
+        namespaces = namespaces_from_context(json.loads(context_json) if context_json else None)
+        withdrawn.add(event_hash_id(plain, namespaces))
     return sorted(withdrawn)
 
 

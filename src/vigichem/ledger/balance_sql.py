@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 
-from vigichem.ledger.db import events, quantities, sources
+from vigichem.ledger.db import documents, events, quantities, sources
 
 SITE = func.coalesce(events.c.biz_location, events.c.read_point)
 """The site of an event: its bizLocation, else its readPoint (documented in docs/balance.md)."""
@@ -289,15 +289,16 @@ def cwc_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
         ).label(f"cp_{name}")
         for name in ("location", "owning_party", "possessing_party")
     }
-    query = (
+    # Grouping happens outside the row subquery so that PostgreSQL sees the grouped columns by name.
+    row = (
         select(
             SITE.label("site"),
             category.label("category"),
             case((TRANSFORMATION, events.c.seq), else_=literal(None)).label("transformation"),
-            quantities.c.epc_class,
+            quantities.c.epc_class.label("epc_class"),
             UNIT.label("unit"),
             *counterparty.values(),
-            func.sum(cast(QUANTITY, Float)).label("qty"),
+            cast(QUANTITY, Float).label("qty"),
         )
         .select_from(quantities.join(events, events.c.seq == quantities.c.seq))
         .where(
@@ -305,22 +306,22 @@ def cwc_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
             QUANTITY.is_not(None),
             *filters.conditions(),
         )
-        .group_by(
-            SITE,
-            category,
-            case((TRANSFORMATION, events.c.seq), else_=literal(None)),
-            quantities.c.epc_class,
-            UNIT,
-            *[c.element for c in counterparty.values()],
-        )
+        .subquery("cwc_row")
     )
+    keys = [column for column in row.c if column.name != "qty"]
+    query = select(*keys, func.sum(row.c.qty).label("qty")).where(row.c.category.is_not(None)).group_by(*keys)
     return [dict(row._mapping) for row in connection.execute(query) if row.category is not None]
 
 
-def declared_errors(connection: Connection) -> list[str]:
-    """The event JSON of every error declaration (few: they are corrections)."""
-    query = select(events.c.event_json).where(events.c.error_declaration.is_(True)).order_by(events.c.seq)
-    return list(connection.scalars(query))
+def declared_errors(connection: Connection) -> list[tuple[str, str]]:
+    """(event JSON, its document's ``@context`` JSON) of every error declaration (few: they are corrections)."""
+    query = (
+        select(events.c.event_json, documents.c.context_json)
+        .select_from(events.join(documents, documents.c.id == events.c.document_id))
+        .where(events.c.error_declaration.is_(True))
+        .order_by(events.c.seq)
+    )
+    return [(row.event_json, row.context_json) for row in connection.execute(query)]
 
 
 __all__ = [

@@ -130,12 +130,15 @@ def cwc_aggregates(
         if product is None:
             continue
         kg_per_unit = _kg_per_unit(product, row["unit"])
-        scheduled = [
-            (component, finding)
-            for component in product.components
-            for finding in component.findings
-            if finding.list in schedules and finding.status != "watch"
-        ]
+        # One finding per component: a chemical may be found once per jurisdiction where the CWC applies.
+        scheduled = list(
+            {
+                component.key: (component, finding)
+                for component in product.components
+                for finding in reversed(component.findings)
+                if finding.list in schedules and finding.status != "watch"
+            }.values()
+        )
         if not scheduled:
             continue
         if kg_per_unit is None:
