@@ -314,7 +314,7 @@ def cwc_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
 
 
 def declared_errors(connection: Connection) -> list[tuple[str, str]]:
-    """(event JSON, its document's ``@context`` JSON) of every error declaration (few: they are corrections)."""
+    """(event JSON, its document's ``@context`` JSON) of every error declaration (few: corrections)."""
     query = (
         select(events.c.event_json, documents.c.context_json)
         .select_from(events.join(documents, documents.c.id == events.c.document_id))
