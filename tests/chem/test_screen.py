@@ -303,3 +303,36 @@ def test_mixture_as_component_list() -> None:
     assert result.identity is None
     assert [f.component for f in result.findings if f.list == annex_i.short] == [peroxide.cas[0]]
     assert len(result.components) == 2
+
+
+# ---- the quick negative path -----------------------------------------------------------------------
+
+
+def test_quick_negative_path_agrees_with_full_standardisation() -> None:
+    from pathlib import Path
+
+    from rdkit import RDConfig
+
+    from vigichem.chem.index import get_index
+    from vigichem.chem.matching import _from_structure, resolve
+    from vigichem.chem.structure import parse_smiles, standardise
+
+    index = get_index()
+    threshold = get_settings().watch_similarity
+    nci = Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"  # real structures shipped with RDKit
+    lines = nci.read_text(encoding="utf-8").splitlines()[:300]
+    quick = 0
+    for line in lines:
+        smiles = line.split()[0]
+        try:
+            mol = parse_smiles(smiles)
+            full = _from_structure(index, mol, standardise(mol))
+        except InvalidInput:
+            continue
+        fast = resolve(index, smiles)
+        quick += fast.structure is None
+        assert {m.ref.entry.name for m in fast.matches} == {m.ref.entry.name for m in full.matches}, smiles
+        assert full.structure is not None
+        if fast.structure is None:
+            assert not full.matches and not index.nearest(full.structure, threshold), smiles
+    assert quick > 100, "most NCI structures should take the quick path"

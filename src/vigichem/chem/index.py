@@ -108,6 +108,15 @@ def mass_fractions(mol: Chem.Mol) -> dict[str, float]:
     return {symbol: value / mass for symbol, value in totals.items()} if mass else {}
 
 
+def heavy_atom_composition(mol: Chem.Mol) -> tuple[tuple[int, int], ...]:
+    """Sorted (atomic number, count) pairs of the heavy atoms of a molecule."""
+    counts: dict[int, int] = defaultdict(int)
+    for atom in mol.GetAtoms():
+        if atom.GetAtomicNum() > 1:
+            counts[atom.GetAtomicNum()] += 1
+    return tuple(sorted(counts.items()))
+
+
 def _has_carbon(structure: Structure) -> bool:
     return any(atom.GetAtomicNum() == 6 for atom in structure.mol.GetAtoms())
 
@@ -150,6 +159,11 @@ class ScreeningIndex:
         self.by_inchikey = {key: tuple(value) for key, value in by_inchikey.items()}
         self.by_family = {key: tuple(value) for key, value in by_family.items()}
         self.home_jurisdictions = self._home_jurisdictions()
+        # Heavy-atom compositions of every listed structure: a query with another composition cannot be
+        # any listed substance (the quick negative path of screening relies on it).
+        self.compositions = frozenset(
+            heavy_atom_composition(ref.structure.mol) for ref in self.refs if ref.structure is not None
+        )
         self._lock = threading.RLock()
         self._family_matcher: FamilyMatcher | None = None
         self._similarity: SimilarityIndex[EntryRef] | None = None
@@ -269,4 +283,12 @@ def get_index(knowledge_base: KnowledgeBase | None = None) -> ScreeningIndex:
         return index
 
 
-__all__ = ["EntryRef", "ScreeningIndex", "get_index", "inchikey_of", "mass_fractions", "whole_key"]
+__all__ = [
+    "EntryRef",
+    "ScreeningIndex",
+    "get_index",
+    "heavy_atom_composition",
+    "inchikey_of",
+    "mass_fractions",
+    "whole_key",
+]
