@@ -27,6 +27,7 @@ from vigichem.ledger import merkle, service
 from vigichem.ledger.checkpoints import signature_valid
 from vigichem.ledger.models import Checkpoint
 from vigichem.ledger.node import Node, init_node, load_node
+from vigichem.ledger.pipeline import default_workers
 from vigichem.ledger.query import EventQuery, event_for_output, query_document, run_query
 from vigichem.settings import get_settings
 
@@ -147,10 +148,15 @@ def _print_capture(console: Console, report: dict[str, Any], output: OutputForma
         console.print(f"  {item.get('path', '')}: {item.get('message', '')}", highlight=False, markup=False)
 
 
-def verify_command(output: FormatOption = OutputFormat.table) -> None:
+def verify_command(
+    output: FormatOption = OutputFormat.table,
+    workers: Annotated[
+        int, typer.Option(help="Processes recomputing hash IDs (0: one per spare CPU).", min=0)
+    ] = 0,
+) -> None:
     """Recompute the whole ledger from storage; exit 1 naming the first event that does not verify."""
     with _opened_node(require_key=False) as node:
-        report = service.verify(node.store, node.identity.public_key)
+        report = service.verify(node.store, node.identity.public_key, workers=workers or default_workers())
     if output is OutputFormat.json:
         typer.echo(json.dumps(report.to_dict()))
     elif report.ok:
