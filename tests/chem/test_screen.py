@@ -93,7 +93,8 @@ def test_benign_chemical_has_no_finding() -> None:
     result = screen("CCO")  # ethanol
     assert result.findings == ()
     assert not result.controlled
-    assert result.identity is not None and result.identity.inchikey == "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"
+    # Far from every list, so the quick path answered: canonical SMILES, no InChI computed.
+    assert result.identity is not None and result.identity.smiles == "CCO"
 
 
 # ---- salts and stereoisomers -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ the index is cached in memory per knowledge base (:func:`get_index`) and no file
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
@@ -108,13 +109,12 @@ def mass_fractions(mol: Chem.Mol) -> dict[str, float]:
     return {symbol: value / mass for symbol, value in totals.items()} if mass else {}
 
 
-def heavy_atom_composition(mol: Chem.Mol) -> tuple[tuple[int, int], ...]:
-    """Sorted (atomic number, count) pairs of the heavy atoms of a molecule."""
-    counts: dict[int, int] = defaultdict(int)
-    for atom in mol.GetAtoms():
-        if atom.GetAtomicNum() > 1:
-            counts[atom.GetAtomicNum()] += 1
-    return tuple(sorted(counts.items()))
+_HYDROGEN_COUNT = re.compile(r"H(?![a-z])\d*")
+
+
+def heavy_atom_composition(formula: str) -> str:
+    """A molecular formula (RDKit's Hill formula) without its hydrogens: ``C2H6O`` -> ``C2O``."""
+    return _HYDROGEN_COUNT.sub("", formula)
 
 
 def _has_carbon(structure: Structure) -> bool:
@@ -162,7 +162,7 @@ class ScreeningIndex:
         # Heavy-atom compositions of every listed structure: a query with another composition cannot be
         # any listed substance (the quick negative path of screening relies on it).
         self.compositions = frozenset(
-            heavy_atom_composition(ref.structure.mol) for ref in self.refs if ref.structure is not None
+            heavy_atom_composition(ref.structure.formula) for ref in self.refs if ref.structure is not None
         )
         self._lock = threading.RLock()
         self._family_matcher: FamilyMatcher | None = None

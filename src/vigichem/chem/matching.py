@@ -19,7 +19,13 @@ from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
 from vigichem.chem.cas import is_cas_like, normalise_cas
-from vigichem.chem.index import EntryRef, ScreeningIndex, heavy_atom_composition, inchikey_of, whole_key
+from vigichem.chem.index import (
+    EntryRef,
+    ScreeningIndex,
+    heavy_atom_composition,
+    inchikey_of,
+    whole_key,
+)
 from vigichem.chem.models import Basis, Identity
 from vigichem.chem.names import normalise_name, suggest_names
 from vigichem.chem.structure import (
@@ -97,47 +103,46 @@ def resolve(index: ScreeningIndex, text: str) -> Resolution:
     name_refs = index.by_name.get(normalise_name(text))
     if name_refs:
         return _from_name(index, text, name_refs)
-    if looks_like_smiles(text) or (not any(c.isspace() for c in text) and _SMILES_CHARS & set(text)):
+    if (not any(c.isspace() for c in text) and _SMILES_CHARS & set(text)) or looks_like_smiles(text):
         try:
             mol = parse_smiles(text)
         except InvalidStructure as error:
             if _WORDLIKE.search(text):
                 raise _unknown_name(index, text, smiles_reason=error.message) from None
             raise
-        return _quick_negative(index, mol) or _from_structure(index, mol, standardise(mol))
+        quick = _quick_negative(index, text, mol) if "." not in text else None
+        return quick or _from_structure(index, mol, standardise(mol))
     raise _unknown_name(index, text)
 
 
-# Elements whose uncharged, single-fragment molecules RDKit's standardisation leaves as they are (no metal
-# to disconnect, no charge to neutralise or normalise).
-_PLAIN_ELEMENTS = frozenset({1, 5, 6, 7, 8, 9, 14, 15, 16, 17, 34, 35, 53})
+# Atoms that rule out the quick path: a charge, an isotope label, or an element other than the common
+# non-metals (so no metal to disconnect and nothing to neutralise or normalise).
+_NOT_PLAIN = Chem.MolFromSmarts("[+,-,!#1&!#5&!#6&!#7&!#8&!#9&!#14&!#15&!#16&!#17&!#34&!#35&!#53]")
+_ISOTOPE_LABEL = re.compile(r"\[\d")
 
 
-def _quick_negative(index: ScreeningIndex, mol: Chem.Mol) -> Resolution | None:
+def _quick_negative(index: ScreeningIndex, text: str, mol: Chem.Mol) -> Resolution | None:
     """A resolution without matches for a plain structure that provably matches nothing, else None.
 
     Most structures submitted are far from every list. For an uncharged, single-fragment molecule of
-    common non-metal elements, standardisation changes nothing that matching sees, so: a heavy-atom
-    composition unlike every listed structure rules out an identity match; the family rules and the
-    similarity watch run on the parsed molecule. Only when all three are negative is the (costly)
-    standardisation skipped; any hint of a match takes the full path. The benchmark checks that both
-    paths agree on a real data set.
+    common non-metal elements (the caller checks that ``text`` has no dot), standardisation changes
+    nothing that matching sees. So: a heavy-atom composition unlike every listed structure rules out an
+    identity match, and the family rules and the similarity watch run on the parsed molecule. Only when
+    all three are negative is standardisation skipped, and with it InChI generation, whose cost
+    dominates: such a result's identity gives the canonical SMILES and no InChIKey. Any hint of a match
+    takes the full path. The tests and the benchmark check on real data sets that both paths agree.
     """
-    atoms = list(mol.GetAtoms())
-    if any(
-        atom.GetFormalCharge() or atom.GetIsotope() or atom.GetAtomicNum() not in _PLAIN_ELEMENTS
-        for atom in atoms
-    ):
-        return None
-    if len(Chem.GetMolFrags(mol)) != 1 or heavy_atom_composition(mol) in index.compositions:
+    if _ISOTOPE_LABEL.search(text) or mol.HasSubstructMatch(_NOT_PLAIN):
         return None
     formula = rdMolDescriptors.CalcMolFormula(mol)
+    if heavy_atom_composition(formula) in index.compositions:
+        return None
     provisional = Structure(mol=mol, smiles="", inchi="", inchikey="", skeleton_key="", formula=formula)
     if index.family_matcher.match(provisional):
         return None
     if index.nearest(provisional, get_settings().watch_similarity):
         return None
-    return Resolution(identity=Identity(smiles=Chem.MolToSmiles(mol), inchikey=inchikey_of(mol) or None))
+    return Resolution(identity=Identity(smiles=Chem.MolToSmiles(mol)))
 
 
 def _unknown_name(index: ScreeningIndex, text: str, smiles_reason: str | None = None) -> UnknownName:

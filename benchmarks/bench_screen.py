@@ -1,0 +1,260 @@
+"""Screening benchmark: prints one JSON object with the figures.
+
+Data set: the MOSES test set (176,074 real molecules from ZINC, MIT licence) shipped inside the PyPI
+package ``molsets`` (``pip install --no-deps molsets``: the data file is all we read, so none of its heavy
+dependencies are needed; the module is located, not imported). Without it, the 5,000 NCI structures that
+RDKit ships are used and the output says so. To them are added every structure the knowledge base lists and
+every chemical the family rules name (examples and exemptions).
+
+Figures (one process, one core):
+
+* ``full_screening``: :func:`vigichem.chem.screen` on every structure (SMILES in, findings out).
+* ``naive_baseline``: parse with RDKit, then ``HasSubstructMatch`` against every pattern (each family
+  rule's SMARTS and each listed structure), no prefilter, no standardisation; ``naive_with_standardise``
+  adds vigichem's standardisation (what a naive screener needs to see salts), for reference.
+* ``single_query_ms``: p50/p99 latency of one :func:`screen` call over a mixed sample (SMILES, CAS, names).
+* ``lookups``: exact CAS and InChIKey lookups, at the index (normalise + table) and through :func:`screen`.
+* ``quick_path_check``: on a sample, the quick negative path and full standardisation are compared
+  (disagreements must be 0).
+
+Usage: ``python benchmarks/bench_screen.py [--size 20000] [--naive-size 5000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import rdkit
+from rdkit import Chem, RDConfig, RDLogger
+
+from vigichem.chem import screen_safely
+from vigichem.chem.cas import normalise_cas
+from vigichem.chem.families import load_family_rules
+from vigichem.chem.index import get_index
+from vigichem.chem.matching import _from_structure, resolve
+from vigichem.chem.structure import looks_like_inchikey, parse_smiles, standardise
+from vigichem.errors import InvalidInput
+from vigichem.settings import get_settings
+
+
+def _moses_smiles() -> tuple[str, list[str]] | None:
+    spec = importlib.util.find_spec("moses")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "dataset" / "data" / "test.csv.gz"
+    if not path.exists():
+        return None
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        lines = handle.read().split()
+    return "MOSES test set (PyPI molsets 0.3.1, moses/dataset/data/test.csv.gz)", lines[1:]
+
+
+def _nci_smiles() -> tuple[str, list[str]]:
+    path = Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return "NCI first_5K (shipped with RDKit; molsets not installed)", [line.split()[0] for line in lines]
+
+
+def _listed_smiles() -> list[str]:
+    index = get_index()
+    listed = [ref.entry.smiles for ref in index.refs if ref.entry.smiles]
+    for rule in load_family_rules():
+        listed += [chemical.smiles for chemical in (*rule.positives, *rule.exemptions)]
+    return list(dict.fromkeys(listed))
+
+
+def _rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1) if seconds > 0 else float("inf")
+
+
+def _timed(function: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def _full_screening(smiles: Sequence[str]) -> dict[str, Any]:
+    findings = watches = errors = 0
+
+    def run() -> None:
+        nonlocal findings, watches, errors
+        for text in smiles:
+            result = screen_safely(text)
+            errors += bool(result.errors)
+            findings += result.controlled
+            watches += any(f.status == "watch" for f in result.findings)
+
+    seconds = _timed(run)
+    return {
+        "structures": len(smiles),
+        "seconds": round(seconds, 3),
+        "structures_per_s": _rate(len(smiles), seconds),
+        "with_legal_findings": findings,
+        "with_watch_findings": watches,
+        "unparsable": errors,
+    }
+
+
+def _patterns() -> list[Chem.Mol]:
+    index = get_index()
+    patterns = [Chem.MolFromSmarts(rule.smarts) for rule in index.family_matcher.rules]
+    patterns += [ref.structure.mol for ref in index.refs if ref.structure is not None]
+    return [pattern for pattern in patterns if pattern is not None]
+
+
+def _naive(smiles: Sequence[str], patterns: Sequence[Chem.Mol], with_standardise: bool) -> dict[str, Any]:
+    hits = 0
+
+    def run() -> None:
+        nonlocal hits
+        for text in smiles:
+            mol = Chem.MolFromSmiles(text)
+            if mol is None:
+                continue
+            if with_standardise:
+                try:
+                    mol = standardise(mol).mol
+                except InvalidInput:
+                    continue
+            hits += any([mol.HasSubstructMatch(pattern) for pattern in patterns])  # noqa: C419 (no short-circuit: naive)
+
+    seconds = _timed(run)
+    return {
+        "structures": len(smiles),
+        "patterns": len(patterns),
+        "seconds": round(seconds, 3),
+        "structures_per_s": _rate(len(smiles), seconds),
+        "structures_with_a_pattern_hit": hits,
+    }
+
+
+def _latencies(queries: Sequence[str]) -> dict[str, Any]:
+    timings: list[float] = []
+    for query in queries:
+        start = time.perf_counter()
+        screen_safely(query)
+        timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return {
+        "queries": len(queries),
+        "p50_ms": round(statistics.median(timings), 3),
+        "p99_ms": round(timings[int(0.99 * (len(timings) - 1))], 3),
+        "max_ms": round(timings[-1], 3),
+    }
+
+
+def _lookups(repeat: int) -> dict[str, Any]:
+    index = get_index()
+    cas_numbers = sorted(index.by_cas)
+    inchikeys = sorted({ref.structure.inchikey for ref in index.refs if ref.structure is not None})
+
+    def cas_at_index() -> None:
+        for _ in range(repeat):
+            for cas in cas_numbers:
+                index.by_cas.get(normalise_cas(cas))
+
+    def inchikey_at_index() -> None:
+        for _ in range(repeat):
+            for key in inchikeys:
+                if looks_like_inchikey(key):
+                    index.by_whole.get(key[:14])
+
+    cas_seconds = _timed(cas_at_index)
+    key_seconds = _timed(inchikey_at_index)
+    screen_cas = _timed(lambda: [screen_safely(cas) for cas in cas_numbers])
+    screen_keys = _timed(lambda: [screen_safely(key) for key in inchikeys])
+    return {
+        "cas_index_lookups_per_s": _rate(repeat * len(cas_numbers), cas_seconds),
+        "inchikey_index_lookups_per_s": _rate(repeat * len(inchikeys), key_seconds),
+        "cas_screen_calls_per_s": _rate(len(cas_numbers), screen_cas),
+        "inchikey_screen_calls_per_s": _rate(len(inchikeys), screen_keys),
+        "distinct_cas": len(cas_numbers),
+        "distinct_inchikeys": len(inchikeys),
+    }
+
+
+def _quick_path_check(smiles: Sequence[str]) -> dict[str, Any]:
+    index = get_index()
+    threshold = get_settings().watch_similarity
+    quick = disagreements = 0
+    for text in smiles:
+        try:
+            mol = parse_smiles(text)
+            full = _from_structure(index, mol, standardise(mol))
+            fast = resolve(index, text)
+        except InvalidInput:
+            continue
+        assert full.structure is not None
+        same = {id(m.ref) for m in fast.matches} == {id(m.ref) for m in full.matches}
+        if fast.structure is None:
+            quick += 1
+            same = same and not full.matches and not index.nearest(full.structure, threshold)
+        disagreements += not same
+    return {"checked": len(smiles), "quick_path": quick, "disagreements": disagreements}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print one JSON object."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--size", type=int, default=20_000, help="real structures taken from the data set")
+    parser.add_argument("--naive-size", type=int, default=5_000, help="structures for the naive baselines")
+    parser.add_argument("--latency-size", type=int, default=2_000, help="queries for the latency sample")
+    args = parser.parse_args(argv)
+    RDLogger.DisableLog("rdApp.*")  # the data set holds a few structures RDKit complains about
+
+    found = _moses_smiles()
+    name, real = found if found is not None else _nci_smiles()
+    real = real[: args.size]
+    listed = _listed_smiles()
+    structures = real + listed
+
+    build = _timed(lambda: (get_index().family_matcher, get_index().similarity))
+    full = _full_screening(structures)
+    patterns = _patterns()
+    naive_sample = structures[: args.naive_size]
+    naive = _naive(naive_sample, patterns, with_standardise=False)
+    naive_std = _naive(naive_sample, patterns, with_standardise=True)
+    index = get_index()
+    mixed = (
+        real[: args.latency_size] + listed + sorted(index.by_cas) + [r.entry.name for r in index.refs[:200]]
+    )
+    result = {
+        "data_set": {"name": name, "real_structures": len(real), "listed_and_family_named": len(listed)},
+        "index_build_s": round(build, 3),
+        "full_screening": full,
+        "naive_baseline": naive,
+        "naive_with_standardise": naive_std,
+        "speedup_vs_naive": round(full["structures_per_s"] / naive["structures_per_s"], 2),
+        "speedup_vs_naive_with_standardise": round(
+            full["structures_per_s"] / naive_std["structures_per_s"], 2
+        ),
+        "single_query_ms": _latencies(mixed),
+        "lookups": _lookups(repeat=200),
+        "quick_path_check": _quick_path_check(structures[:2_000]),
+        "machine": {
+            "python": platform.python_version(),
+            "rdkit": rdkit.__version__,
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+            "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        },
+    }
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
