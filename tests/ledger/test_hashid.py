@@ -277,3 +277,28 @@ def test_timestamp_fast_paths_agree_with_datetime_arithmetic(
     text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + zone
     event = {"type": "ObjectEvent", "eventTime": text}
     assert prehash_string(event) == f"eventType=ObjectEventeventTime={_oracle_timestamp(text)}"
+
+
+def _oracle_check_digit(digits: str) -> str:
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return str((10 - total % 10) % 10)
+
+
+@given(
+    st.integers(min_value=6, max_value=12),
+    st.text(alphabet="0123456789", min_size=13, max_size=13),
+    st.text(alphabet="ABCXYZ0123456789-", min_size=1, max_size=20),
+    st.sampled_from(["https://id.gs1.org", "https://example.com/resolver", "http://id.example.org"]),
+)
+def test_sgtin_urn_and_any_digital_link_agree(
+    prefix_length: int, digits: str, serial: str, domain: str
+) -> None:
+    # Invented keys: a company prefix of the given length, the indicator digit first in the item reference.
+    company, item_reference = digits[1 : 1 + prefix_length], digits[0] + digits[1 + prefix_length :]
+    gtin13 = item_reference[0] + company + item_reference[1:]
+    gtin = gtin13 + _oracle_check_digit(gtin13)
+    urn = f"urn:epc:id:sgtin:{company}.{item_reference}.{serial}"
+    link = f"{domain}/01/{gtin}/10/LOT1/21/{serial}?linkType=all"
+    expected = f"https://id.gs1.org/01/{gtin}/21/{serial}"
+    assert to_canonical_digital_link(urn) == expected
+    assert to_canonical_digital_link(link) == expected
