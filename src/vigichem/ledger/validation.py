@@ -22,6 +22,9 @@ with its ``uri`` and ``date-time`` formats enforced):
 
 The schema validator is compiled once per process: the Rust ``jsonschema_rs`` when installed (about
 10 µs per event), else the pure-Python ``jsonschema`` (same paths, slower, different message wording).
+Formats are checked by both: ``jsonschema``'s own ``uri`` and ``date-time`` checks silently do nothing
+without the optional ``rfc3987`` / ``rfc3339-validator`` packages, so vigichem registers its own (an
+absolute URI with a scheme and no white space; an RFC 3339 date-time, offset required).
 """
 
 from __future__ import annotations
