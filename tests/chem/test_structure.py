@@ -239,6 +239,9 @@ _SMILES_ALPHABET = "CNOPSFIBrclnos()[]=#@+-123456789%/\\.H* "
 def test_any_text_either_parses_or_raises_invalid_structure_silently(
     text: str, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    looks_like_smiles(text)  # a routing guess never raises
+    looks_like_inchi(text)
+    looks_like_inchikey(text)
     try:
         structure = structure_from_text(text)
     except InvalidStructure as error:

@@ -56,7 +56,7 @@ _INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{8}[SN][A-Z]-[A-Z]$")
 _INCHI = re.compile(r"^InChI=1S?/\S+$")
 # Tokens of the SMILES grammar (OpenSMILES): organic-subset atoms, bracket atoms, bonds, branches,
 # ring closures, dots. A name such as "acetone" or "sarin" fails at its first non-SMILES letter.
-_SMILES_TOKEN = re.compile(r"Cl|Br|[BCNOPSFI]|[bcnops]|\[[^\[\]]+\]|[-=#$:/\\.()]|%\d\d|\d|[*~]")
+_SMILES_TOKEN = re.compile(r"Cl|Br|[BCNOPSFI]|[bcnops]|\[[^\[\]]+\]|[-=#$:/\\.()]|%\d\d|\d|\*")
 _RDKIT_TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s?")
 
 
