@@ -16,7 +16,8 @@ signed root recomputed from storage).
   identifiers, one unique lot per event).
 
 Wall-clock seconds (``time.perf_counter``): capture includes the disk flushes that make it durable. On a
-shared machine other work disturbs the figures; compare figures from the same run.
+shared machine other work disturbs the figures; compare figures from the same run. ``verify`` also reports
+the CPU seconds of the one-process run (``time.process_time``), which other load does not inflate.
 
 Usage: ``python benchmarks/bench_ledger.py [--events 1000000] [--capture-events 10000] [--repeat 3]
 [--backends sqlite,postgresql] [--workers N] [--output FILE]``. PostgreSQL comes from
@@ -193,13 +194,17 @@ def bench_verify(backend: str, events: int, repeat: int, workers: int) -> dict[s
         timings: dict[str, Any] = {"events": events, "fill_seconds": round(fill_seconds, 1)}
         for label, count in (("one_process", 1), (f"{workers}_workers", workers)):
             seconds = []
+            cpu_seconds = []
             for _ in range(repeat):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 report = verify(node.store, node.identity.public_key, workers=count)
                 seconds.append(time.perf_counter() - started)
+                cpu_seconds.append(time.process_time() - cpu_started)
                 if not report.ok:
                     raise RuntimeError(f"benchmark ledger does not verify: {report.discrepancy}")
             timings[f"seconds_{label}"] = round(statistics.median(seconds), 2)
+            if count == 1:  # CPU time of this process: what verification costs without other load
+                timings["cpu_seconds_one_process"] = round(statistics.median(cpu_seconds), 2)
         return timings
 
 
