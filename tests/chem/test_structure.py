@@ -164,7 +164,7 @@ def test_bad_inchi_raises_with_the_inchi_reason_and_prints_nothing(
     assert out == "" and err == ""
 
 
-@pytest.mark.parametrize("text", ["", "   ", "C C", "x" * 6000, "C" * 1001])
+@pytest.mark.parametrize("text", ["", "   ", "C C", "x" * 6000, "C" * 1001, "CCé", "0000\x80\x80𐀀"])
 def test_empty_spaced_or_huge_input_is_refused(text: str) -> None:
     with pytest.raises(InvalidStructure):
         structure_from_text(text)

@@ -128,6 +128,13 @@ def _check_text(text: str, kind: str) -> str:
             f"{kind} is {len(stripped)} characters long, above the limit of {MAX_INPUT_LENGTH}",
             details={"length": len(stripped), "limit": MAX_INPUT_LENGTH},
         )
+    if not stripped.isascii():
+        # SMILES and InChI are ASCII; RDKit would echo a non-ASCII input into its log cut mid-character.
+        position, character = next((i, c) for i, c in enumerate(stripped) if not c.isascii())
+        raise InvalidStructure(
+            f"{kind} must be ASCII: character {character!r} at position {position + 1}",
+            details={"input": stripped, "position": position + 1},
+        )
     return stripped
 
 
