@@ -93,7 +93,7 @@ def test_benign_chemical_has_no_finding() -> None:
     result = screen("CCO")  # ethanol
     assert result.findings == ()
     assert not result.controlled
-    # Far from every list, so the quick path answered: canonical SMILES, no InChI computed.
+    # Far from every list, so the quick path answered: the SMILES as submitted, no InChI computed.
     assert result.identity is not None and result.identity.smiles == "CCO"
 
 

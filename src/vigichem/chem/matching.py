@@ -12,6 +12,8 @@ the same entry is reached several ways the strongest basis is kept.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -91,8 +93,41 @@ class Resolution:
         return any(existing.ref is ref for existing in self.matches)
 
 
+_CACHE_SIZE = 4096
+_cache: OrderedDict[tuple[int, str, float], Resolution] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def resolve(index: ScreeningIndex, text: str) -> Resolution:
-    """Route a (stripped, non-empty) query and collect every entry it matches."""
+    """Route a (stripped, non-empty) query and collect every entry it matches.
+
+    Resolutions are kept in a small LRU cache (per index, query text and watch threshold, on which the
+    quick path depends): a point of sale screens the same few chemicals over and over. Callers must not
+    modify a returned resolution. Errors are not cached.
+    """
+    key = (id(index), text, get_settings().watch_similarity)
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+    resolution = _resolve(index, text)
+    with _cache_lock:
+        _cache[key] = resolution
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return resolution
+
+
+def clear_cache() -> None:
+    """Forget every cached resolution (benchmarks measuring first-time lookups; tests)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def _resolve(index: ScreeningIndex, text: str) -> Resolution:
+    if text in index.by_cas:  # already the canonical form of a listed CAS number
+        return _from_cas(index, text)
     if is_cas_like(text) or _CAS_PREFIX.match(text):
         return _from_cas(index, normalise_cas(text))
     if looks_like_inchikey(text):
@@ -128,9 +163,10 @@ def _quick_negative(index: ScreeningIndex, text: str, mol: Chem.Mol) -> Resoluti
     common non-metal elements (the caller checks that ``text`` has no dot), standardisation changes
     nothing that matching sees. So: a heavy-atom composition unlike every listed structure rules out an
     identity match, and the family rules and the similarity watch run on the parsed molecule. Only when
-    all three are negative is standardisation skipped, and with it InChI generation, whose cost
-    dominates: such a result's identity gives the canonical SMILES and no InChIKey. Any hint of a match
-    takes the full path. The tests and the benchmark check on real data sets that both paths agree.
+    all three are negative is standardisation skipped, and with it InChI generation (whose cost
+    dominates) and canonical SMILES: such a result's identity is the SMILES as submitted, without
+    InChIKey. Any hint of a match takes the full path. The tests and the benchmark check on real data
+    sets that both paths agree.
     """
     if _ISOTOPE_LABEL.search(text) or mol.HasSubstructMatch(_NOT_PLAIN):
         return None
@@ -142,7 +178,7 @@ def _quick_negative(index: ScreeningIndex, text: str, mol: Chem.Mol) -> Resoluti
         return None
     if index.nearest(provisional, get_settings().watch_similarity):
         return None
-    return Resolution(identity=Identity(smiles=Chem.MolToSmiles(mol)))
+    return Resolution(identity=Identity(smiles=text))
 
 
 def _unknown_name(index: ScreeningIndex, text: str, smiles_reason: str | None = None) -> UnknownName:
@@ -382,4 +418,4 @@ def _match_families(index: ScreeningIndex, resolution: Resolution, structure: St
             resolution.add(Match(ref, "family", detail, form))
 
 
-__all__ = ["Match", "Resolution", "resolve"]
+__all__ = ["Match", "Resolution", "clear_cache", "resolve"]
