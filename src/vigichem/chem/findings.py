@@ -58,6 +58,10 @@ class LawContext:
         assert self.jurisdiction is not None
         return {r.id for r in self.index.knowledge_base.lists_for(self.jurisdiction)}
 
+    def home_jurisdictions(self, ref: EntryRef) -> list[str]:
+        """The jurisdictions that name the entry's list directly (``any`` when none does)."""
+        return list(self.index.home_jurisdictions.get(ref.list_id, ())) or [_ANY_JURISDICTION]
+
     def jurisdictions_for(self, ref: EntryRef) -> list[str]:
         """The jurisdiction codes a finding for this entry is reported under."""
         if self.jurisdiction is not None:
@@ -135,7 +139,8 @@ def findings_for_matches(
     findings: list[Finding] = []
     notes: list[str] = []
     current: list[Match] = []
-    for match in matches:
+    upcoming: set[tuple[str, str, str]] = set()
+    for match in sorted(matches, key=lambda m: m.rank):
         ref = match.ref
         if in_force(ref.regulatory_list, law.as_of) and in_force(ref.entry, law.as_of):
             current.append(match)
@@ -148,19 +153,24 @@ def findings_for_matches(
         if not law.list_applies(ref.list_id):
             continue
         reason = f"{where}: {match.detail}; listed from {start}, not yet in force on {law.as_of}"
-        findings += [
-            Finding(
-                list=ref.regulatory_list.short,
-                entry=ref.entry.entry,
-                jurisdiction=code,
-                basis=match.basis,
-                status="watch",
-                reason=reason,
-                source=ref.entry.source,
-                component=component,
+        codes = [law.jurisdiction] if law.jurisdiction else law.home_jurisdictions(ref)
+        for code in codes:
+            key = (ref.list_id, ref.entry.entry, code)
+            if key in upcoming:
+                continue
+            upcoming.add(key)
+            findings.append(
+                Finding(
+                    list=ref.regulatory_list.short,
+                    entry=ref.entry.entry,
+                    jurisdiction=code,
+                    basis=match.basis,
+                    status="watch",
+                    reason=reason,
+                    source=ref.entry.source,
+                    component=component,
+                )
             )
-            for code in law.jurisdictions_for(ref)
-        ]
     matched_lists = {m.ref.list_id: m.ref.regulatory_list.short for m in current}
     # One finding per (list, entry number, jurisdiction): many entries share a number (EU "Category 1"),
     # and the closest match (by CAS, the substance itself) speaks for them.
@@ -187,8 +197,14 @@ def findings_for_matches(
     return findings, notes
 
 
+def _what(ref: EntryRef) -> str:
+    """How a limit sentence names the chemical: the entry's name, or "the chemical" for a family wording."""
+    name = ref.entry.name
+    return "the chemical" if ref.entry.family is not None or len(name) > 60 else name.lower()
+
+
 def _concentration_outcome(ref: EntryRef, limit: Limit, concentration: float | None) -> LimitOutcome:
-    name = ref.entry.name.lower()
+    name = _what(ref)
     if concentration is not None and "nitrogen" in limit.unit.casefold():
         nitrogen = ref.mass_fractions.get("N")
         if nitrogen:
@@ -234,7 +250,7 @@ def _finding(
             status = most_binding([status, outcome.status])
             sources.append(limit.source)
     for limit in (limit for limit in limits if limit.kind == "quantity"):
-        outcome = evaluate_quantity(limit, quantity, entry.name.lower())
+        outcome = evaluate_quantity(limit, quantity, _what(ref))
         clauses.append(outcome.sentence)
         if outcome.status is not None:
             status = most_binding([status, outcome.status])

@@ -410,7 +410,8 @@ def _match_families(index: ScreeningIndex, resolution: Resolution, structure: St
                     "cover salts: no finding"
                 )
                 continue
-            detail = family_match.explanation
+            detail = family_match.explanation.removeprefix(f"{family_match.entry}: ")
+            detail = f"falls under the family rule: {detail}"
             form: Form = "exact"
             if structure.is_salt_or_mixture_parent:
                 detail = f"the parent of the submitted salt falls under the family (salts covered): {detail}"
