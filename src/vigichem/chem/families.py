@@ -292,12 +292,13 @@ class FamilyMatcher:
         heavy_atoms = mol.GetNumHeavyAtoms()
         candidates = self._compiled if rule_ids is None else tuple(self._by_id[i] for i in rule_ids)
         found: list[FamilyMatch] = []
+        facts = _LazyFacts(mol)  # built only if some core matches
         for compiled in candidates:
             if prefilter and not _core_may_match(compiled, element_mask, element_counts, heavy_atoms):
                 continue
             if not _satisfies_elements(compiled, element_mask, element_counts):
                 continue
-            evidence = _match_rule(compiled, mol)
+            evidence = _match_rule(compiled, facts)
             if evidence is None:
                 continue
             exemption = compiled.exempt_keys.get(structure.skeleton_key)
@@ -358,8 +359,9 @@ def _satisfies_elements(
     return bounds.max_carbons is None or carbons <= bounds.max_carbons
 
 
-def _match_rule(compiled: _CompiledRule, mol: Chem.Mol) -> str | None:
-    """The evidence sentence when ``mol`` falls under the rule, else None."""
+def _match_rule(compiled: _CompiledRule, lazy: _LazyFacts) -> str | None:
+    """The evidence sentence when the molecule falls under the rule, else None."""
+    mol = lazy.mol
     count_notes: list[str] = []
     for pattern, low, high, label in compiled.counts:
         found = len(mol.GetSubstructMatches(pattern, uniquify=True, maxMatches=_MAX_CORE_MATCHES))
@@ -367,18 +369,19 @@ def _match_rule(compiled: _CompiledRule, mol: Chem.Mol) -> str | None:
             return None
         count_notes.append(f"{label}: {found}")
     matches = mol.GetSubstructMatches(compiled.pattern, uniquify=False, maxMatches=_MAX_CORE_MATCHES)
+    if not matches:
+        return None
+    facts = lazy.get()
     for match in matches:
         core = frozenset(match)
         notes: list[str] = []
         for spec in compiled.rule.substituents:
-            atom_index = match[compiled.atom_of_map[spec.atom]]
-            note = _judge(mol, atom_index, core, spec)
+            note = _judge(facts, match[compiled.atom_of_map[spec.atom]], core, spec)
             if note is None:
                 break
             notes.append(note)
         else:
-            core_note = compiled.rule.core_label
-            return "; ".join([core_note, *notes, *count_notes])
+            return "; ".join([compiled.rule.core_label, *notes, *count_notes])
     return None
 
 
@@ -390,6 +393,56 @@ _ALKYL_ABBREVIATION: dict[AlkylName, str] = {
     "n-propyl": "n-Pr",
     "isopropyl": "i-Pr",
 }
+# [CX4;+0]: an aliphatic, uncharged carbon with four single connections (implicit H included), i.e. a
+# saturated carbon with no double bond and no radical.
+_SATURATED_CARBON = Chem.MolFromSmarts("[CX4;+0]")
+_HYDROGEN = Chem.MolFromSmarts("[#1]")
+
+
+@dataclass(frozen=True, slots=True)
+class _MolFacts:
+    """What the predicates ask of a molecule, computed once per query (C++ SMARTS, one pass over bonds)."""
+
+    mol: Chem.Mol
+    neighbours: tuple[tuple[int, ...], ...]
+    saturated_carbons: frozenset[int]
+    hydrogens: frozenset[int]
+    ring_atoms: frozenset[int]
+
+
+def _atoms_matching(mol: Chem.Mol, pattern: Chem.Mol) -> frozenset[int]:
+    return frozenset(hit[0] for hit in mol.GetSubstructMatches(pattern, uniquify=True, maxMatches=1_000_000))
+
+
+def _facts(mol: Chem.Mol) -> _MolFacts:
+    # The adjacency matrix comes from C++ in one call; walking mol.GetBonds() from Python costs ~3x more.
+    rows, columns = Chem.GetAdjacencyMatrix(mol).nonzero()
+    adjacency: list[list[int]] = [[] for _ in range(mol.GetNumAtoms())]
+    for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+        adjacency[row].append(column)
+    has_explicit_h = mol.GetNumAtoms() != mol.GetNumHeavyAtoms()
+    return _MolFacts(
+        mol=mol,
+        neighbours=tuple(tuple(row) for row in adjacency),
+        saturated_carbons=_atoms_matching(mol, _SATURATED_CARBON),
+        hydrogens=_atoms_matching(mol, _HYDROGEN) if has_explicit_h else frozenset(),
+        ring_atoms=frozenset(index for ring in mol.GetRingInfo().AtomRings() for index in ring),
+    )
+
+
+class _LazyFacts:
+    """The :class:`_MolFacts` of one query molecule, computed on first use and then shared by the rules."""
+
+    __slots__ = ("_facts", "mol")
+
+    def __init__(self, mol: Chem.Mol) -> None:
+        self.mol = mol
+        self._facts: _MolFacts | None = None
+
+    def get(self) -> _MolFacts:
+        if self._facts is None:
+            self._facts = _facts(self.mol)
+        return self._facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,127 +454,108 @@ class _Branch:
     attachments: int  # bonds between the group and the core; 1 for an ordinary substituent
 
 
-def _branches(mol: Chem.Mol, atom_index: int, core: frozenset[int]) -> list[_Branch]:
+def _branches(facts: _MolFacts, atom_index: int, core: frozenset[int]) -> list[_Branch]:
     branches: list[_Branch] = []
     claimed: set[int] = set()
-    for neighbour in mol.GetAtomWithIdx(atom_index).GetNeighbors():
-        start = neighbour.GetIdx()
+    for start in facts.neighbours[atom_index]:
         if start in core or start in claimed:
             continue  # a ring back to the mapped atom was already collected from its other end
         atoms = {start}
         frontier = [start]
         attachments = 0
         while frontier:
-            current = mol.GetAtomWithIdx(frontier.pop())
-            for other in current.GetNeighbors():
-                other_index = other.GetIdx()
-                if other_index in core:
+            for other in facts.neighbours[frontier.pop()]:
+                if other in core:
                     attachments += 1
-                elif other_index not in atoms:
-                    atoms.add(other_index)
-                    frontier.append(other_index)
+                elif other not in atoms:
+                    atoms.add(other)
+                    frontier.append(other)
         claimed |= atoms
         branches.append(_Branch(root=start, atoms=frozenset(atoms), attachments=attachments))
     return branches
 
 
-def _alkyl_carbons(mol: Chem.Mol, branch: _Branch, allow_rings: bool) -> int | None:
-    """Carbon count when ``branch`` is a saturated hydrocarbon group attached once, else None."""
+def _alkyl_carbons(facts: _MolFacts, branch: _Branch, allow_rings: bool) -> frozenset[int] | None:
+    """The carbons of ``branch`` when it is a saturated hydrocarbon group attached once, else None."""
     if branch.attachments != 1:
         return None  # fused to the core or closing a ring through it: not a substituent group
-    carbons = 0
-    for index in branch.atoms:
-        atom = mol.GetAtomWithIdx(index)
-        number = atom.GetAtomicNum()
-        if number == 1:
-            continue  # explicit (e.g. isotopic) hydrogen
-        if number != 6 or atom.GetIsAromatic() or atom.GetFormalCharge() or atom.GetNumRadicalElectrons():
-            return None
-        if not allow_rings and atom.IsInRing():
-            return None
-        for bond in atom.GetBonds():
-            if bond.GetBondType() != Chem.BondType.SINGLE:
-                return None
-        carbons += 1
+    carbons = branch.atoms - facts.hydrogens  # explicit (e.g. isotopic) hydrogens are allowed
+    if not carbons <= facts.saturated_carbons:
+        return None
+    if not allow_rings and carbons & facts.ring_atoms:
+        return None
     return carbons
 
 
-def _alkyl_name(mol: Chem.Mol, branch: _Branch, carbons: int) -> str:
-    """Methyl, ethyl, n-propyl, isopropyl by shape; otherwise "C<n> alkyl" (cyclic, branched)."""
-    ring = any(mol.GetAtomWithIdx(index).IsInRing() for index in branch.atoms)
-    if not ring and carbons <= 3:
-        if carbons == 1:
-            return "methyl"
-        if carbons == 2:
-            return "ethyl"
-        root_degree = sum(
-            1 for n in mol.GetAtomWithIdx(branch.root).GetNeighbors() if n.GetIdx() in branch.atoms
-        )
-        return "isopropyl" if root_degree == 2 else "n-propyl"
-    shape = "cycloalkyl-containing" if ring else "acyclic"
-    return f"C{carbons} {shape} alkyl"
+def _alkyl_name(facts: _MolFacts, branch: _Branch, carbons: frozenset[int]) -> str:
+    """Methyl, ethyl, n-propyl, isopropyl by shape; otherwise n-alkyl, branched alkyl or cycloalkyl."""
+    if carbons & facts.ring_atoms:
+        return "cycloalkyl" if branch.root in facts.ring_atoms else "cycloalkyl-containing alkyl"
+
+    def degree(index: int) -> int:
+        return sum(1 for other in facts.neighbours[index] if other in carbons)
+
+    if len(carbons) == 1:
+        return "methyl"
+    if len(carbons) == 2:
+        return "ethyl"
+    if len(carbons) == 3:
+        return "isopropyl" if degree(branch.root) == 2 else "n-propyl"
+    linear = degree(branch.root) == 1 and all(degree(index) <= 2 for index in carbons)
+    return "n-alkyl" if linear else "branched alkyl"
 
 
-def _describe_alkyl(mol: Chem.Mol, branch: _Branch, spec: SubstituentRule) -> str | None:
-    """A description of ``branch`` when it satisfies the ``alkyl``/``alkyl_set`` predicate, else None."""
-    if spec.kind == "alkyl_set":
-        carbons = _alkyl_carbons(mol, branch, allow_rings=False)
-        if carbons is None or carbons > 3:
-            return None
-        name = _alkyl_name(mol, branch, carbons)
-        return name if name in spec.allowed else None
-    carbons = _alkyl_carbons(mol, branch, allow_rings=spec.cycloalkyl)
-    if carbons is None or carbons < spec.min_carbons:
-        return None
-    if spec.max_carbons is not None and carbons > spec.max_carbons:
-        return None
-    name = _alkyl_name(mol, branch, carbons)
-    bound = f", within ≤C{spec.max_carbons}" if spec.max_carbons is not None else ""
-    return f"{name} (C{carbons}{bound})"
-
-
-def _describe(mol: Chem.Mol, branch: _Branch, spec: SubstituentRule) -> str | None:
+def _describe(facts: _MolFacts, branch: _Branch, spec: SubstituentRule) -> str | None:
+    """A description of ``branch`` when it satisfies ``spec.kind``, else None."""
     if spec.kind == "any":
-        return Chem.MolFragmentToSmiles(mol, atomsToUse=sorted(branch.atoms))
-    return _describe_alkyl(mol, branch, spec)
+        return str(Chem.MolFragmentToSmiles(facts.mol, atomsToUse=sorted(branch.atoms)))
+    if spec.kind == "alkyl_set":
+        carbons = _alkyl_carbons(facts, branch, allow_rings=False)
+        if carbons is None or len(carbons) > 3:
+            return None
+        name = _alkyl_name(facts, branch, carbons)
+        return name if name in spec.allowed else None
+    carbons = _alkyl_carbons(facts, branch, allow_rings=spec.cycloalkyl)
+    if carbons is None or len(carbons) < spec.min_carbons:
+        return None
+    if spec.max_carbons is not None and len(carbons) > spec.max_carbons:
+        return None
+    bound = f", within ≤C{spec.max_carbons}" if spec.max_carbons is not None else ""
+    return f"{_alkyl_name(facts, branch, carbons)} (C{len(carbons)}{bound})"
 
 
-def _judge(mol: Chem.Mol, atom_index: int, core: frozenset[int], spec: SubstituentRule) -> str | None:
+def _judge(facts: _MolFacts, atom_index: int, core: frozenset[int], spec: SubstituentRule) -> str | None:
     """The evidence note when the groups at ``atom_index`` satisfy ``spec``, else None."""
-    branches = _branches(mol, atom_index, core)
+    branches = _branches(facts, atom_index, core)
     if spec.root_element is not None:
-        branches = [b for b in branches if mol.GetAtomWithIdx(b.root).GetSymbol() == spec.root_element]
-    note = _judge_set(mol, branches, spec)
+        wanted = _atomic_number(spec.root_element, spec.label)
+        branches = [b for b in branches if facts.mol.GetAtomWithIdx(b.root).GetAtomicNum() == wanted]
+    note = _judge_set(facts, branches, spec)
     if note is not None or not spec.alkylated_salt:
         return note
-    atom = mol.GetAtomWithIdx(atom_index)
-    if atom.GetSymbol() != "N" or atom.GetFormalCharge() != 1 or atom.GetTotalNumHs():
+    atom = facts.mol.GetAtomWithIdx(atom_index)
+    if atom.GetAtomicNum() != 7 or atom.GetFormalCharge() != 1 or atom.GetTotalNumHs():
         return None
     # "Corresponding alkylated salts": a quaternary N+ carries one group more than the free base. Any
-    # group bonded to N+ through an sp3 carbon (methyl, ethyl, benzyl, allyl ...) is read as the one the
-    # alkylation added.
+    # group bonded to N+ through a saturated carbon (methyl, ethyl, benzyl, allyl ...) is read as the one
+    # the alkylation added.
     for extra in branches:
-        root = mol.GetAtomWithIdx(extra.root)
-        if (
-            extra.attachments != 1
-            or root.GetAtomicNum() != 6
-            or root.GetHybridization() != Chem.HybridizationType.SP3
-        ):
+        if extra.attachments != 1 or extra.root not in facts.saturated_carbons:
             continue
-        rest = _judge_set(mol, [b for b in branches if b is not extra], spec)
+        rest = _judge_set(facts, [b for b in branches if b is not extra], spec)
         if rest is not None:
-            added = Chem.MolFragmentToSmiles(mol, atomsToUse=sorted(extra.atoms))
+            added = Chem.MolFragmentToSmiles(facts.mol, atomsToUse=sorted(extra.atoms))
             return f"{rest}; N quaternised by {added} (alkylated salt)"
     return None
 
 
-def _judge_set(mol: Chem.Mol, branches: list[_Branch], spec: SubstituentRule) -> str | None:
+def _judge_set(facts: _MolFacts, branches: list[_Branch], spec: SubstituentRule) -> str | None:
     low, high = spec.count
     if not low <= len(branches) <= high:
         return None
     if not branches:
         return f"{spec.label}: H"
-    descriptions = [_describe(mol, branch, spec) for branch in branches]
+    descriptions = [_describe(facts, branch, spec) for branch in branches]
     passing = [d for d in descriptions if d is not None]
     needed = spec.satisfying if spec.satisfying is not None else len(branches)
     if len(passing) < needed:
