@@ -47,6 +47,7 @@ _CAS_PREFIX = re.compile(r"^\s*cas(?:\s*(?:rn|no\.?|number))?\s*[:#]?\s*\d", re.
 # Characters that make a blank-free query worth handing to the SMILES parser even when the cheap syntax
 # check fails (an unclosed branch or ring): its error then carries RDKit's reason.
 _SMILES_CHARS = set("()[]=#@\\/%0123456789")
+_WHITESPACE = re.compile(r"\s")
 _WORDLIKE = re.compile(r"[a-z]{4,}|[^\x00-\x7f]")
 
 
@@ -138,7 +139,7 @@ def _resolve(index: ScreeningIndex, text: str) -> Resolution:
     name_refs = index.by_name.get(normalise_name(text))
     if name_refs:
         return _from_name(index, text, name_refs)
-    if (not any(c.isspace() for c in text) and _SMILES_CHARS & set(text)) or looks_like_smiles(text):
+    if (_WHITESPACE.search(text) is None and not _SMILES_CHARS.isdisjoint(text)) or looks_like_smiles(text):
         try:
             mol = parse_smiles(text)
         except InvalidStructure as error:

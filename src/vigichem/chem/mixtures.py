@@ -103,7 +103,7 @@ def parse_quantity(text: str) -> Quantity:
 
 def looks_like_mixture(text: str) -> bool:
     """True when a query string uses the mixture syntax (a ``;`` or a trailing ``N%``)."""
-    return ";" in text or _COMPONENT_RE.match(text) is not None
+    return ";" in text or ("%" in text and _COMPONENT_RE.match(text) is not None)
 
 
 def parse_mixture(text: str) -> list[Component]:

@@ -25,11 +25,14 @@ def normalise_name(name: str) -> str:
     British and American spellings of ``sulph``/``sulf`` and ``aluminium``/``aluminum`` are folded to
     one form, because the regulations themselves mix them (EU "sulphuric acid", DEA "sulfuric acid").
     """
-    decomposed = unicodedata.normalize("NFKD", name)
-    # Combining marks are accents; format characters (soft hyphens, zero-width spaces) come from PDFs.
-    without_accents = "".join(
-        ch for ch in decomposed if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
-    )
+    if name.isascii():  # most queries: nothing to decompose (and this runs on every SMILES query)
+        without_accents = name
+    else:
+        decomposed = unicodedata.normalize("NFKD", name)
+        # Combining marks are accents; format characters (soft hyphens, zero-width spaces) come from PDFs.
+        without_accents = "".join(
+            ch for ch in decomposed if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+        )
     key = _SEPARATORS.sub(" ", without_accents.casefold()).strip()
     for variant, canonical in _SPELLING_VARIANTS:
         key = key.replace(variant, canonical)
