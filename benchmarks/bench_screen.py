@@ -46,7 +46,7 @@ from vigichem.chem import screen_safely
 from vigichem.chem.cas import normalise_cas
 from vigichem.chem.families import load_family_rules
 from vigichem.chem.index import get_index
-from vigichem.chem.matching import _from_structure, clear_cache, resolve
+from vigichem.chem.matching import _from_structure, resolve
 from vigichem.chem.structure import looks_like_inchikey, parse_smiles, standardise
 from vigichem.errors import InvalidInput
 from vigichem.settings import get_settings
@@ -249,9 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the resolution cache emptied.
     fresh = all_real[args.size : args.size + args.latency_size]
     mixed = fresh + sorted(index.by_cas) + [r.entry.name for r in index.refs[:200]]
-    clear_cache()
+    index.resolutions.clear()
     latencies = _latencies(mixed)
-    clear_cache()
+    index.resolutions.clear()
     result = {
         "data_set": {"name": name, "real_structures": len(real), "listed_and_family_named": len(listed)},
         "index_build_s": round(build, 3),

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import OrderedDict, defaultdict
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdinchi
@@ -36,6 +36,40 @@ from vigichem.errors import InvalidStructure, KnowledgeBaseError
 if TYPE_CHECKING:
     from vigichem.chem.families import FamilyMatcher
     from vigichem.chem.similarity import SimilarityIndex
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class LruCache(Generic[K, V]):
+    """A small thread-safe least-recently-used cache."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The cached value, or None."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        """Keep ``value``, forgetting the least recently used item beyond the size."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._items.clear()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -168,6 +202,8 @@ class ScreeningIndex:
         self._family_matcher: FamilyMatcher | None = None
         self._similarity: SimilarityIndex[EntryRef] | None = None
         self._named_in_families: dict[str, tuple[str, str]] | None = None
+        # Resolutions of query texts (vigichem.chem.matching), per index so that they never outlive it.
+        self.resolutions: LruCache[tuple[str, float], Any] = LruCache(_RESOLUTION_CACHE_SIZE)
 
     def _home_jurisdictions(self) -> dict[str, tuple[str, ...]]:
         """For each list, the jurisdictions that name it directly (not through inheritance)."""
@@ -229,6 +265,7 @@ class ScreeningIndex:
 
 
 _NEAREST_LIMIT = 20
+_RESOLUTION_CACHE_SIZE = 4096
 
 
 def _load_rules() -> tuple[FamilyRule, ...]:
@@ -285,6 +322,7 @@ def get_index(knowledge_base: KnowledgeBase | None = None) -> ScreeningIndex:
 
 __all__ = [
     "EntryRef",
+    "LruCache",
     "ScreeningIndex",
     "get_index",
     "heavy_atom_composition",

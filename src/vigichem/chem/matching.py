@@ -12,8 +12,6 @@ the same entry is reached several ways the strongest basis is kept.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -94,36 +92,20 @@ class Resolution:
         return any(existing.ref is ref for existing in self.matches)
 
 
-_CACHE_SIZE = 4096
-_cache: OrderedDict[tuple[int, str, float], Resolution] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
 def resolve(index: ScreeningIndex, text: str) -> Resolution:
     """Route a (stripped, non-empty) query and collect every entry it matches.
 
-    Resolutions are kept in a small LRU cache (per index, query text and watch threshold, on which the
-    quick path depends): a point of sale screens the same few chemicals over and over. Callers must not
-    modify a returned resolution. Errors are not cached.
+    Resolutions are kept in the index's small LRU cache (keyed by the query text and the watch threshold,
+    on which the quick path depends): a point of sale screens the same few chemicals over and over.
+    Callers must not modify a returned resolution. Errors are not cached.
     """
-    key = (id(index), text, get_settings().watch_similarity)
-    with _cache_lock:
-        cached = _cache.get(key)
-        if cached is not None:
-            _cache.move_to_end(key)
-            return cached
+    key = (text, get_settings().watch_similarity)
+    cached = index.resolutions.get(key)
+    if isinstance(cached, Resolution):
+        return cached
     resolution = _resolve(index, text)
-    with _cache_lock:
-        _cache[key] = resolution
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    index.resolutions.put(key, resolution)
     return resolution
-
-
-def clear_cache() -> None:
-    """Forget every cached resolution (benchmarks measuring first-time lookups; tests)."""
-    with _cache_lock:
-        _cache.clear()
 
 
 def _resolve(index: ScreeningIndex, text: str) -> Resolution:
@@ -420,4 +402,4 @@ def _match_families(index: ScreeningIndex, resolution: Resolution, structure: St
             resolution.add(Match(ref, "family", detail, form))
 
 
-__all__ = ["Match", "Resolution", "clear_cache", "resolve"]
+__all__ = ["Match", "Resolution", "resolve"]
