@@ -13,7 +13,7 @@ from vigichem.errors import InputTooLarge, InvalidDocument, InvalidInput
 from vigichem.ledger.hashid import event_hash_ids
 from vigichem.ledger.node import Node
 from vigichem.ledger.query import EventQuery, query_document, run_query
-from vigichem.ledger.service import capture, ledger_hash_ids, verify
+from vigichem.ledger.service import capture, ledger_hash_ids, prepare, verify
 
 ADDED_ON_OUTPUT = ("eventID", "recordTime", "@context")  # "@context" where prefixes clash
 
@@ -131,3 +131,23 @@ def test_capture_from_text_file(node: Node, tmp_path: Path) -> None:
     path = tmp_path / "doc.json"
     path.write_text(json.dumps(make_document(3)), encoding="utf-8")
     assert len(capture(node.store, path.read_text(encoding="utf-8"), signer=node.signer).new) == 3
+
+
+def test_time_outside_the_utc_range_is_refused(node: Node) -> None:
+    document = make_document(2)
+    document["epcisBody"]["eventList"][1]["eventTime"] = "0001-01-01T00:30:00+01:00"  # before year 1 in UTC
+    with pytest.raises(InvalidDocument) as raised:
+        capture(node.store, document, signer=node.signer)
+    assert raised.value.details["errors"][0]["path"] == "/epcisBody/eventList/1/eventTime"
+    _assert_nothing_stored(node)
+
+
+def test_a_value_the_database_cannot_store_is_refused_whole(node: Node) -> None:
+    indexed, meta = prepare(make_document(3))
+    indexed[2].columns["biz_location"] = "urn:example:nul\x00here"  # PostgreSQL text cannot hold NUL
+    if node.engine.dialect.name == "postgresql":
+        with pytest.raises(InvalidDocument, match="cannot store"):
+            node.store.append(indexed, meta, node.signer)
+        _assert_nothing_stored(node)
+    else:  # SQLite stores any text
+        assert len(node.store.append(indexed, meta, node.signer).new) == 3

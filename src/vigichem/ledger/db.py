@@ -100,7 +100,7 @@ events = Table(
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
     Column("hash_id", String(200), nullable=False, unique=True),
-    Column("event_type", String(40), nullable=False),
+    Column("event_type", Text, nullable=False),
     Column("action", String(10), nullable=True),
     Column("event_time", DateTime, nullable=False),
     Column("event_time_offset", String(6), nullable=False),

@@ -63,7 +63,13 @@ def parse_event_time(value: str, pointer: str) -> datetime:
             f"{pointer}: {value!r} has no time-zone offset",
             details={"errors": [{"path": pointer, "message": "time-zone offset missing"}]},
         )
-    return parsed.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return parsed.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # e.g. 0001-01-01T00:30+01:00 falls before year 1 in UTC
+        raise InvalidDocument(
+            f"{pointer}: {value!r} is outside the years 1-9999 once converted to UTC",
+            details={"errors": [{"path": pointer, "message": "outside the representable time range"}]},
+        ) from None
 
 
 @dataclass(slots=True)

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg import DataError as PsycopgDataError
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import DataError as DBAPIDataError
 
-from vigichem.errors import NotFound
+from vigichem.errors import InvalidDocument, NotFound
 from vigichem.ledger.bulk import bulk_insert
 from vigichem.ledger.checkpoints import (
     append_to_frontier,
@@ -98,6 +100,22 @@ class LedgerStore:
         signer: CheckpointSigner | None = None,
     ) -> CaptureResult:
         """Store the new events of one document atomically; report duplicates; sign the new tree head."""
+        try:
+            return self._append(indexed, meta, signer)
+        except (DBAPIDataError, PsycopgDataError) as exc:
+            # A value valid EPCIS but not storable (e.g. a NUL character for PostgreSQL): nothing was stored.
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InvalidDocument(
+                f"the document holds a value the database cannot store: {reason}",
+                details={"errors": [{"path": "", "message": reason}]},
+            ) from None
+
+    def _append(
+        self,
+        indexed: Sequence[IndexedEvent],
+        meta: DocumentMeta,
+        signer: CheckpointSigner | None,
+    ) -> CaptureResult:
         with self.engine.connect().execution_options(**WRITE_LOCK) as connection, connection.begin():
             tree_size, frontier = self._lock_log_state(connection)
             existing = self._existing_hash_ids(connection, [item.hash_id for item in indexed])

@@ -40,7 +40,7 @@ def upgrade() -> None:
         "ledger_events",
         sa.Column("seq", sa.BigInteger, autoincrement=False, nullable=False),
         sa.Column("hash_id", sa.String(200), nullable=False),
-        sa.Column("event_type", sa.String(40), nullable=False),
+        sa.Column("event_type", sa.Text, nullable=False),
         sa.Column("action", sa.String(10), nullable=True),
         sa.Column("event_time", sa.DateTime, nullable=False),
         sa.Column("event_time_offset", sa.String(6), nullable=False),
