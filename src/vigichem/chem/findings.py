@@ -82,12 +82,23 @@ class LawContext:
         chain = {j.code for j in self.index.knowledge_base.jurisdiction_chain(code)}
         return bool(chain & set(limit.jurisdictions))
 
-    def watch_findings(self, structure: Structure, component: str | None = None) -> list[Finding]:
-        """Similarity watch findings for a structure that matched no entry."""
+    def watch_findings(
+        self,
+        structure: Structure,
+        component: str | None = None,
+        exclude: frozenset[int] | set[int] = frozenset(),
+    ) -> list[Finding]:
+        """Similarity watch findings for a structure without legal findings.
+
+        ``exclude`` holds the ids of entry references the query matched (and which gave no finding because
+        of a limit, a date or precedence): being "similar" to itself would be noise.
+        """
         threshold = get_settings().watch_similarity
         findings: list[Finding] = []
         for ref, similarity in self.index.nearest(structure, threshold):
-            if not self.list_applies(ref.list_id) or not in_force(ref.regulatory_list, self.as_of):
+            if id(ref) in exclude or not self.list_applies(ref.list_id):
+                continue
+            if not in_force(ref.regulatory_list, self.as_of):
                 continue
             codes = [self.jurisdiction] if self.jurisdiction else self.jurisdictions_for(ref)
             where = ref.label

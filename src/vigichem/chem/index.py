@@ -204,6 +204,8 @@ class ScreeningIndex:
         self._named_in_families: dict[str, tuple[str, str]] | None = None
         # Resolutions of query texts (vigichem.chem.matching), per index so that they never outlive it.
         self.resolutions: LruCache[tuple[str, float], Any] = LruCache(_RESOLUTION_CACHE_SIZE)
+        # Whole screening results of string queries (vigichem.chem.service), keyed by all their inputs.
+        self.results: LruCache[tuple[object, ...], Any] = LruCache(_RESOLUTION_CACHE_SIZE)
 
     def _home_jurisdictions(self) -> dict[str, tuple[str, ...]]:
         """For each list, the jurisdictions that name it directly (not through inheritance)."""

@@ -59,9 +59,19 @@ def screen(
     amount = parse_quantity(quantity) if isinstance(quantity, str) else quantity
     if isinstance(query, str):
         text = _checked_query_text(query)
+        # Results are immutable: a repeated query (the same product at a point of sale) is answered from
+        # the index's small LRU cache. The key holds everything the answer depends on.
+        amount_key = (amount.value, amount.unit) if amount is not None else None
+        key = (text, law.jurisdiction, law.as_of, amount_key, get_settings().watch_similarity)
+        cached = index.results.get(key)
+        if isinstance(cached, ScreeningResult):
+            return cached
         if looks_like_mixture(text):
-            return _screen_mixture(index, text, parse_mixture(text), law, amount)
-        return _screen_single(index, text, law, amount, concentration=None, component=None)
+            result = _screen_mixture(index, text, parse_mixture(text), law, amount)
+        else:
+            result = _screen_single(index, text, law, amount, concentration=None, component=None)
+        index.results.put(key, result)
+        return result
     components = validate_components(list(query))
     label = "; ".join(
         c.query if c.concentration is None else f"{c.query} {c.concentration:g}%" for c in components
@@ -123,7 +133,8 @@ def _screen_single(
     )
     findings: list[Finding] = list(legal)
     if not any(f.status != "watch" for f in findings) and resolution.structure is not None:
-        findings += law.watch_findings(resolution.structure, component=component)
+        matched = {id(match.ref) for match in resolution.matches}  # a limit or date set them aside
+        findings += law.watch_findings(resolution.structure, component=component, exclude=matched)
     return ScreeningResult(
         query=text,
         identity=resolution.identity,
