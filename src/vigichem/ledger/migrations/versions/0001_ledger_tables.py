@@ -38,7 +38,10 @@ def upgrade() -> None:
     )
     op.create_table(
         "ledger_events",
-        sa.Column("seq", sa.BigInteger, autoincrement=False, nullable=False),
+        # SQLite: INTEGER PRIMARY KEY makes seq the rowid (one b-tree less); PostgreSQL: BIGINT.
+        sa.Column(
+            "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), autoincrement=False, nullable=False
+        ),
         sa.Column("hash_id", sa.String(200), nullable=False),
         sa.Column("event_type", sa.Text, nullable=False),
         sa.Column("action", sa.String(10), nullable=True),
@@ -80,6 +83,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["seq"], ["ledger_events.seq"], name="fk_ledger_quantities_seq_ledger_events"
         ),
+        sqlite_with_rowid=False,  # the composite primary key is the table: one b-tree less per insert
     )
     op.create_index("ix_ledger_quantities_epc_class", "ledger_quantities", ["epc_class"])
 
@@ -91,6 +95,7 @@ def upgrade() -> None:
         sa.Column("epc", sa.Text, nullable=False),
         sa.PrimaryKeyConstraint("seq", "role", "ordinal", name="pk_ledger_epcs"),
         sa.ForeignKeyConstraint(["seq"], ["ledger_events.seq"], name="fk_ledger_epcs_seq_ledger_events"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_ledger_epcs_epc", "ledger_epcs", ["epc"])
 
@@ -103,6 +108,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Text, nullable=False),
         sa.PrimaryKeyConstraint("seq", "kind", "ordinal", name="pk_ledger_sources"),
         sa.ForeignKeyConstraint(["seq"], ["ledger_events.seq"], name="fk_ledger_sources_seq_ledger_events"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_ledger_sources_id", "ledger_sources", ["id"])
 
