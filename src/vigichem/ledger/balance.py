@@ -35,6 +35,7 @@ from vigichem.ledger.balance_models import (
     TransitIssue,
 )
 from vigichem.ledger.balance_sql import Filters, declared_errors, lot_rows, transit_rows
+from vigichem.ledger.db import is_postgresql
 from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata import MasterData
 from vigichem.ledger.masterdata_models import RegisteredProduct
@@ -256,6 +257,9 @@ def compute_balance(
     catalogue = _Catalogue(MasterData(engine))
     location = catalogue.site_location(site) if site else None
     with engine.connect() as connection:
+        if is_postgresql(engine):
+            # Hash aggregation of a million rows wants more than the default 4 MB of sort memory.
+            connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         excluded = withdrawn_hash_ids(connection)
         filters = Filters(excluded_hash_ids=excluded, as_of=moment, site=location)
         rows = lot_rows(connection, filters)

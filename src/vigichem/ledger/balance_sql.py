@@ -102,161 +102,253 @@ def _relevant() -> ColumnElement[bool]:
     return or_(TRANSFORMATION, events.c.biz_step.in_((*MOVEMENT_STEPS, "cycle_counting")))
 
 
-def lot_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
-    """One row per (site, epc_class, unit): sums per category, the last count and the book stock then."""
-    movement = (
-        select(
-            SITE.label("site"),
-            quantities.c.epc_class.label("epc_class"),
-            UNIT.label("unit"),
-            events.c.event_time.label("event_time"),
-            events.c.seq.label("seq"),
-            _category().label("category"),
-            cast(QUANTITY, Float).label("qty"),
-        )
-        .select_from(quantities.join(events, events.c.seq == quantities.c.seq))
-        .where(_relevant(), QUANTITY.is_not(None), *filters.conditions())
-        .subquery("movement")
-    )
-    ranked = (
-        select(
-            movement.c.site,
-            movement.c.epc_class,
-            movement.c.unit,
-            movement.c.event_time,
-            movement.c.qty,
-            func.row_number()
-            .over(
-                partition_by=(movement.c.site, movement.c.epc_class, movement.c.unit),
-                order_by=(movement.c.event_time.desc(), movement.c.seq.desc()),
-            )
-            .label("rank"),
-        )
-        .where(movement.c.category == "counted")
-        .subquery("ranked")
-    )
-    last_count = select(ranked).where(ranked.c.rank == 1).subquery("last_count")
-    signed = case(
-        *[(movement.c.category == name, movement.c.qty * sign) for name, sign in SIGN.items()], else_=0.0
-    )
-    sums = [
-        func.sum(case((movement.c.category == name, movement.c.qty), else_=0.0)).label(name)
-        for name in SIGN
-        if name != "counted"
+def category_of(event_type: str, action: str | None, biz_step: str | None, role: str) -> str | None:
+    """The category of a quantity row (the Python twin of :data:`CATEGORY_RULES`, for grouped rows)."""
+    if event_type == "TransformationEvent":
+        return {"output": "produced", "input": "consumed"}.get(role)
+    if event_type != "ObjectEvent" or role != "quantity":
+        return None
+    if biz_step == "commissioning":
+        return "produced" if action == "ADD" else None
+    if biz_step == "destroying":
+        return "destroyed" if action == "DELETE" else None
+    if action == "DELETE":
+        return None
+    if biz_step == "cycle_counting":
+        return "counted" if action == "OBSERVE" else None
+    return {
+        "receiving": "received",
+        "shipping": "shipped",
+        "retail_selling": "sold",
+        "dispensing": "sold",
+    }.get(biz_step or "")
+
+
+def _unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    # ``x || ''`` keeps SQLite from driving a join through the epcClass index (one probe per row of a
+    # small derived table, each scanning thousands of rows); PostgreSQL plans it as the same hash join.
+    return column.concat("")
+
+
+_GROUP_KEYS = ("site", "epc_class", "unit")
+_STEP_KEYS = ("event_type", "action", "biz_step", "role")
+
+
+def _step_columns() -> list[ColumnElement[Any]]:
+    return [
+        events.c.event_type.label("event_type"),
+        events.c.action.label("action"),
+        events.c.biz_step.label("biz_step"),
+        quantities.c.role.label("role"),
     ]
-    query = (
-        select(
-            movement.c.site,
-            movement.c.epc_class,
-            movement.c.unit,
-            *sums,
-            func.max(last_count.c.qty).label("counted"),
-            func.max(last_count.c.event_time).label("counted_at"),
-            func.sum(case((movement.c.event_time <= last_count.c.event_time, signed), else_=0.0)).label(
-                "expected_at_count"
-            ),
+
+
+def _grouped(connection: Connection, query: Any) -> dict[tuple[str, str, str], dict[str, float]]:
+    """Run a query grouped by site, class, unit and the step columns; sum its rows per category."""
+    sums: dict[tuple[str, str, str], dict[str, float]] = {}
+    for row in connection.execute(query):
+        category = category_of(row.event_type, row.action, row.biz_step, row.role)
+        if category is None or category == "counted" or row.site is None:
+            continue
+        group = sums.setdefault((row.site, row.epc_class, row.unit), dict.fromkeys(SIGN, 0.0))
+        group[category] += float(row.qty)
+    return sums
+
+
+def lot_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
+    """One row per (site, epc_class, unit): sums per category, the last count and the book stock then.
+
+    Three statements: the sums per (site, epcClass, unit, step) — one pass over the quantities, the
+    categories folded in Python over the grouped rows —, the count events (few), and the movements up to
+    each group's last count (a join with the small table of last counts).
+    """
+    joined = quantities.join(events, events.c.seq == quantities.c.seq)
+    keys = [SITE.label("site"), quantities.c.epc_class.label("epc_class"), UNIT.label("unit")]
+    totals_query = (
+        select(*keys, *_step_columns(), func.sum(QUANTITY).label("qty"))
+        .select_from(joined)
+        .where(_relevant(), QUANTITY.is_not(None), *filters.conditions())
+        .group_by(
+            *[c.element for c in keys],
+            events.c.event_type,
+            events.c.action,
+            events.c.biz_step,
+            quantities.c.role,
         )
-        .select_from(
-            movement.outerjoin(
-                last_count,
-                and_(
-                    last_count.c.site == movement.c.site,
-                    last_count.c.epc_class == movement.c.epc_class,
-                    last_count.c.unit == movement.c.unit,
-                ),
+    )
+    totals = _grouped(connection, totals_query)
+    counts_query = (
+        select(*keys, events.c.event_time.label("event_time"), QUANTITY.label("qty"))
+        .select_from(joined)
+        .where(CATEGORY_RULES["counted"], QUANTITY.is_not(None), *filters.conditions())
+        .order_by(events.c.event_time, events.c.seq)
+    )
+    last_counts: dict[tuple[str, str, str], tuple[dt.datetime, float]] = {}
+    for row in connection.execute(counts_query):
+        if row.site is not None:
+            last_counts[(row.site, row.epc_class, row.unit)] = (row.event_time, float(row.qty))
+    at_count: dict[tuple[str, str, str], dict[str, float]] = {}
+    if last_counts:
+        last = (
+            select(*keys, func.max(events.c.event_time).label("count_time"))
+            .select_from(joined)
+            .where(CATEGORY_RULES["counted"], QUANTITY.is_not(None), *filters.conditions())
+            .group_by(*[c.element for c in keys])
+            .cte("last_count")
+        )
+        at_count_query = (
+            select(
+                last.c.site, last.c.epc_class, last.c.unit, *_step_columns(), func.sum(QUANTITY).label("qty")
+            )
+            .select_from(
+                joined.join(
+                    last,
+                    and_(
+                        last.c.site == _unindexed(SITE),
+                        last.c.epc_class == _unindexed(quantities.c.epc_class),
+                        last.c.unit == _unindexed(UNIT),
+                    ),
+                )
+            )
+            .where(
+                _relevant(),
+                QUANTITY.is_not(None),
+                events.c.event_time <= last.c.count_time,
+                *filters.conditions(),
+            )
+            .group_by(
+                last.c.site,
+                last.c.epc_class,
+                last.c.unit,
+                events.c.event_type,
+                events.c.action,
+                events.c.biz_step,
+                quantities.c.role,
             )
         )
-        .where(movement.c.category.is_not(None), movement.c.site.is_not(None))
-        .group_by(movement.c.site, movement.c.epc_class, movement.c.unit)
-        .order_by(movement.c.site, movement.c.epc_class, movement.c.unit)
-    )
-    return [dict(row._mapping) for row in connection.execute(query)]
+        at_count = _grouped(connection, at_count_query)
+    rows = []
+    for group in sorted(set(totals) | set(last_counts)):
+        sums = totals.get(group, dict.fromkeys(SIGN, 0.0))
+        count = last_counts.get(group)
+        before = at_count.get(group, dict.fromkeys(SIGN, 0.0))
+        rows.append(
+            {
+                **dict(zip(_GROUP_KEYS, group, strict=True)),
+                **{name: sums[name] for name in SIGN if name != "counted"},
+                "counted": count[1] if count else None,
+                "counted_at": count[0] if count else None,
+                "expected_at_count": sum(before[name] * sign for name, sign in SIGN.items())
+                if count
+                else None,
+            }
+        )
+    return rows
 
 
 def transit_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
     """Shipments with a destination location, each paired with the receipt of the same rank.
 
-    Shipments to a destination and receipts at that site are ranked per (destination, epcClass, unit) by
-    time; the n-th shipment pairs with the n-th receipt (first in, first out). Unpaired shipments have
-    null receipt columns.
+    Shipments to a destination and receipts at that site are grouped per (destination, epcClass, unit).
+    A group whose shipments and receipts agree in number and total quantity is reconciled as a whole (two
+    grouped statements). In the other groups each shipment is paired, first in first out, with the
+    receipt of the same rank (in time order); unpaired shipments have null receipt columns.
     """
     destination = (
-        select(sources.c.seq, func.min(sources.c.id).label("destination"))
+        select(sources.c.seq.label("seq"), func.min(sources.c.id).label("destination"))
         .where(sources.c.kind == "destination", sources.c.type == "location")
         .group_by(sources.c.seq)
         .subquery("destination")
     )
-    shipments = (
-        select(
-            events.c.seq,
-            events.c.hash_id,
-            events.c.event_time,
-            SITE.label("origin"),
-            destination.c.destination,
-            quantities.c.epc_class,
-            UNIT.label("unit"),
-            cast(QUANTITY, Float).label("qty"),
-            func.row_number()
-            .over(
-                partition_by=(destination.c.destination, quantities.c.epc_class, UNIT),
-                order_by=(events.c.event_time, events.c.seq, quantities.c.ordinal),
-            )
-            .label("rank"),
-        )
-        .select_from(
-            quantities.join(events, events.c.seq == quantities.c.seq).join(
-                destination, destination.c.seq == events.c.seq
-            )
-        )
-        .where(CATEGORY_RULES["shipped"], QUANTITY.is_not(None), *filters.conditions())
-        .subquery("shipments")
+    shipped_from = quantities.join(events, events.c.seq == quantities.c.seq).join(
+        destination, destination.c.seq == events.c.seq
     )
-    receipts = (
-        select(
-            events.c.hash_id,
-            events.c.event_time,
-            SITE.label("site"),
-            quantities.c.epc_class,
-            UNIT.label("unit"),
-            cast(QUANTITY, Float).label("qty"),
-            func.row_number()
-            .over(
-                partition_by=(SITE, quantities.c.epc_class, UNIT),
-                order_by=(events.c.event_time, events.c.seq, quantities.c.ordinal),
+    ship_keys = [destination.c.destination, quantities.c.epc_class, UNIT]
+    ship_where = [CATEGORY_RULES["shipped"], QUANTITY.is_not(None), *filters.conditions()]
+    receipts_from = quantities.join(events, events.c.seq == quantities.c.seq)
+    receipt_keys = [SITE, quantities.c.epc_class, UNIT]
+    receipt_where = [CATEGORY_RULES["received"], QUANTITY.is_not(None), *_without_site(filters).conditions()]
+
+    def summary(
+        source: Any, keys: list[Any], where: list[Any]
+    ) -> dict[tuple[str, str, str], tuple[int, float]]:
+        query = (
+            select(*keys, func.count(), func.sum(QUANTITY)).select_from(source).where(*where).group_by(*keys)
+        )
+        return {(r[0], r[1], r[2]): (int(r[3]), round(float(r[4]), 6)) for r in connection.execute(query)}
+
+    shipped = summary(shipped_from, ship_keys, ship_where)
+    if not shipped:
+        return []
+    received = summary(receipts_from, receipt_keys, receipt_where)
+    open_groups = sorted(group for group, figures in shipped.items() if received.get(group) != figures)
+    if not open_groups:
+        return []
+    # The rows of every shipment and receipt are read (a few columns each) and filtered here: an IN list
+    # of thousands of (site, class, unit) tuples plans badly on both databases.
+    wanted = set(open_groups)
+    ship_rows = [
+        row
+        for row in connection.execute(
+            select(
+                *[k.label(n) for k, n in zip(ship_keys, _GROUP_KEYS, strict=True)],
+                events.c.hash_id,
+                events.c.event_time,
+                SITE.label("origin"),
+                QUANTITY.label("qty"),
             )
-            .label("rank"),
+            .select_from(shipped_from)
+            .where(*ship_where)
+            .order_by(events.c.event_time, events.c.seq, quantities.c.ordinal)
         )
-        .select_from(quantities.join(events, events.c.seq == quantities.c.seq))
-        .where(CATEGORY_RULES["received"], QUANTITY.is_not(None), *_without_site(filters).conditions())
-        .subquery("receipts")
-    )
-    query = (
-        select(
-            shipments.c.hash_id.label("shipment_event"),
-            shipments.c.event_time.label("shipped_at"),
-            shipments.c.origin,
-            shipments.c.destination,
-            shipments.c.epc_class,
-            shipments.c.unit,
-            shipments.c.qty.label("shipped_quantity"),
-            receipts.c.hash_id.label("receipt_event"),
-            receipts.c.event_time.label("received_at"),
-            receipts.c.qty.label("received_quantity"),
-        )
-        .select_from(
-            shipments.outerjoin(
-                receipts,
-                and_(
-                    receipts.c.site == shipments.c.destination,
-                    receipts.c.epc_class == shipments.c.epc_class,
-                    receipts.c.unit == shipments.c.unit,
-                    receipts.c.rank == shipments.c.rank,
-                ),
+        if (row.site, row.epc_class, row.unit) in wanted
+    ]
+    receipt_rows = [
+        row
+        for row in connection.execute(
+            select(
+                *[k.label(n) for k, n in zip(receipt_keys, _GROUP_KEYS, strict=True)],
+                events.c.hash_id,
+                events.c.event_time,
+                QUANTITY.label("qty"),
             )
+            .select_from(receipts_from)
+            .where(*receipt_where)
+            .order_by(events.c.event_time, events.c.seq, quantities.c.ordinal)
         )
-        .order_by(shipments.c.event_time, shipments.c.hash_id)
-    )
-    return [dict(row._mapping) for row in connection.execute(query)]
+        if (row.site, row.epc_class, row.unit) in wanted
+    ]
+    pairs = _pair_fifo(ship_rows, receipt_rows)
+    return sorted(pairs, key=lambda p: (p["shipped_at"], p["shipment_event"]))
+
+
+def _pair_fifo(ship_rows: Sequence[Any], receipt_rows: Sequence[Any]) -> list[dict[str, Any]]:
+    receipts: dict[tuple[str, str, str], list[Any]] = {}
+    for row in receipt_rows:
+        receipts.setdefault((row.site, row.epc_class, row.unit), []).append(row)
+    taken: dict[tuple[str, str, str], int] = {}
+    pairs = []
+    for row in ship_rows:
+        group = (row.site, row.epc_class, row.unit)
+        rank = taken.get(group, 0)
+        taken[group] = rank + 1
+        candidates = receipts.get(group, [])
+        receipt = candidates[rank] if rank < len(candidates) else None
+        pairs.append(
+            {
+                "shipment_event": row.hash_id,
+                "shipped_at": row.event_time,
+                "origin": row.origin,
+                "destination": row.site,
+                "epc_class": row.epc_class,
+                "unit": row.unit,
+                "shipped_quantity": float(row.qty),
+                "receipt_event": receipt.hash_id if receipt else None,
+                "received_at": receipt.event_time if receipt else None,
+                "received_quantity": float(receipt.qty) if receipt else None,
+            }
+        )
+    return pairs
 
 
 def _without_site(filters: Filters) -> Filters:
