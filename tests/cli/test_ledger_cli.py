@@ -150,3 +150,17 @@ def test_proofs_fetched_from_a_running_node(data_dir: Path, tmp_path: Path) -> N
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_many_files_in_worker_processes_report_in_file_order(data_dir: Path, tmp_path: Path) -> None:
+    paths = [_write(tmp_path, f"d{i:02d}.json", 2, start=2 * i) for i in range(11)]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    missing = tmp_path / "missing.json"
+    files = [str(p) for p in paths[:4]] + [str(broken)] + [str(p) for p in paths[4:]] + [str(missing)]
+    result = CliRunner().invoke(app, ["capture", "-f", "json", "--workers", "2", *files])
+    assert result.exit_code == 2
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["file"] for r in reports] == files
+    assert [("error" in r) for r in reports] == [False] * 4 + [True] + [False] * 7 + [True]
+    assert [r["firstSeq"] for r in reports if "error" not in r] == list(range(0, 22, 2))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,12 +23,12 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from vigichem.errors import InputTooLarge, ProofError, VigichemError
+from vigichem.errors import InputTooLarge, InvalidInput, ProofError, VigichemError
 from vigichem.ledger import merkle, service
 from vigichem.ledger.checkpoints import signature_valid
-from vigichem.ledger.models import Checkpoint
+from vigichem.ledger.models import CaptureResult, Checkpoint
 from vigichem.ledger.node import Node, init_node, load_node
-from vigichem.ledger.pipeline import default_workers
+from vigichem.ledger.pipeline import capture_many, default_workers
 from vigichem.ledger.query import EventQuery, event_for_output, query_document, run_query
 from vigichem.settings import get_settings
 
@@ -87,13 +88,65 @@ def init_command(
     node.close()
 
 
+def _read_document(path: Path, limit: int) -> bytes | VigichemError:
+    """The file's bytes, or the error that rejects it before parsing (unreadable, above the limit)."""
+    try:
+        size = path.stat().st_size
+        if size > limit:  # refuse before reading a huge file into memory
+            return InputTooLarge(
+                f"{path} is {size} bytes, above the limit of {limit} (VIGICHEM_MAX_DOCUMENT_BYTES)",
+                details={"size_bytes": size, "limit_bytes": limit},
+            )
+        return path.read_bytes()
+    except OSError as error:
+        return InvalidInput(f"cannot read {path}: {error.strerror}")
+
+
+def _capture_reports(node: Node, files: list[Path], limit: int, workers: int) -> Iterator[dict[str, Any]]:
+    """One report per file, in file order; documents are prepared in ``workers`` processes."""
+    # Files rejected before parsing wait in ``order`` so that reports come out in the files' order.
+    order: deque[tuple[Path, VigichemError | None]] = deque()
+
+    def readable() -> Iterator[bytes]:
+        for path in files:
+            content = _read_document(path, limit)
+            if isinstance(content, VigichemError):
+                order.append((path, content))
+            else:
+                order.append((path, None))
+                yield content
+
+    def report(path: Path, outcome: CaptureResult | VigichemError) -> dict[str, Any]:
+        if isinstance(outcome, VigichemError):
+            return {"file": str(path), "error": outcome.to_dict()}
+        return {"file": str(path), **outcome.to_dict()}
+
+    for outcome in capture_many(node.store, readable(), signer=node.signer, max_bytes=limit, workers=workers):
+        while order and order[0][1] is not None:
+            path, error = order.popleft()
+            assert error is not None
+            yield report(path, error)
+        path, _ = order.popleft()
+        yield report(path, outcome)
+    while order:
+        path, error = order.popleft()
+        assert error is not None
+        yield report(path, error)
+
+
 def capture_command(
     files: Annotated[list[Path], typer.Argument(help="EPCIS 2.0 JSON/JSON-LD documents.")],
     output: FormatOption = OutputFormat.table,
+    workers: Annotated[
+        int, typer.Option(help="Processes preparing documents (0: one per spare CPU).", min=0)
+    ] = 0,
 ) -> None:
     """Capture EPCIS documents (each all-or-nothing); exit 2 when any file was rejected."""
     console = Console()
     rejected = 0
+    limit = get_settings().max_document_bytes
+    # A process pool only pays off over many files.
+    count = (workers or default_workers()) if len(files) >= PROGRESS_FROM_FILES else 1
     with (
         _opened_node() as node,
         Progress(
@@ -101,27 +154,8 @@ def capture_command(
         ) as progress,
     ):
         task = progress.add_task("capturing", total=len(files))
-        limit = get_settings().max_document_bytes
-        for path in files:
-            report: dict[str, Any] = {"file": str(path)}
-            try:
-                size = path.stat().st_size
-                if size > limit:  # refuse before reading a huge file into memory
-                    raise InputTooLarge(
-                        f"{path} is {size} bytes, above the limit of {limit} (VIGICHEM_MAX_DOCUMENT_BYTES)",
-                        details={"size_bytes": size, "limit_bytes": limit},
-                    )
-                result = service.capture(node.store, path.read_bytes(), signer=node.signer, max_bytes=limit)
-                report.update(result.to_dict())
-            except OSError as error:
-                report["error"] = {
-                    "code": "invalid_input",
-                    "message": f"cannot read {path}: {error.strerror}",
-                }
-            except VigichemError as error:
-                report["error"] = error.to_dict()
-            if "error" in report:
-                rejected += 1
+        for report in _capture_reports(node, files, limit, count):
+            rejected += "error" in report
             _print_capture(console, report, output)
             progress.advance(task)
     if rejected:
