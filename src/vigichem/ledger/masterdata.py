@@ -22,7 +22,14 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
 
-from vigichem.errors import InvalidComposition, InvalidInput, NotFound, UnknownUnit, VigichemError
+from vigichem.errors import (
+    InvalidComposition,
+    InvalidInput,
+    NotFound,
+    UnknownName,
+    UnknownUnit,
+    VigichemError,
+)
 from vigichem.ledger import inventory_tables as t
 from vigichem.ledger.masterdata_models import (
     ComponentFinding,
@@ -165,6 +172,17 @@ class MasterData:
                     screened[product.id] = screen_composition(product.composition, jurisdiction)
                 except InvalidInput as exc:
                     errors.append(_error(f"products[{index}].composition", exc.message, type(exc)))
+                    continue
+                # A component nobody could identify would escape screening: refuse it rather than guess.
+                for position, result in enumerate(screened[product.id]):
+                    if not result.identified:
+                        errors.append(
+                            _error(
+                                f"products[{index}].composition[{position}].substance",
+                                result.note or "not identified; give its CAS number or SMILES",
+                                UnknownName,
+                            )
+                        )
         _raise(errors)
         countries = self._organisation_countries(organisations)
         now = datetime.now(UTC).replace(tzinfo=None)

@@ -22,6 +22,8 @@ class ScreenedComponent:
     cas: str | None
     name: str | None
     findings: tuple[Finding, ...]
+    identified: bool = True
+    note: str | None = None
 
 
 def screen_composition(components: Sequence[Component], jurisdiction: str | None) -> list[ScreenedComponent]:
@@ -39,6 +41,8 @@ def screen_composition(components: Sequence[Component], jurisdiction: str | None
                 cas=identity.cas if identity else None,
                 name=identity.name if identity else None,
                 findings=tuple(part.findings),
+                identified=identity is not None,
+                note=part.notes[0] if part.notes else None,
             )
         )
     return screened
