@@ -123,3 +123,15 @@ def test_unknown_name_in_french_suggests_the_french_name(tmp_path: Path) -> None
     with pytest.raises(UnknownName) as raised:
         resolve(index, "peroxide d'hydrogene")
     assert "Peroxyde d'hydrogène" in raised.value.details["suggestions"]
+
+
+def test_french_names_of_the_packaged_lists_resolve() -> None:
+    kb = load_knowledge_base()
+    with_french = [(r, e) for r, e in kb.entries() if e.names_fr]
+    assert with_french, "the packaged lists give French names (EU annexes)"
+    index = get_index()
+    for regulatory_list, entry in with_french:
+        for name in entry.names_fr:
+            shouted = name.upper()  # accents kept in upper case; normalisation drops them
+            resolution = resolve(index, shouted)
+            assert any(m.ref.entry is entry for m in resolution.matches), (regulatory_list.id, name)

@@ -285,6 +285,34 @@ def _from_structure(index: ScreeningIndex, mol: Chem.Mol, structure: Structure) 
     return resolution
 
 
+# Names of the fragments standardisation most often strips, for reasons a compliance officer reads.
+_FRAGMENT_NAMES = {
+    "Cl": "hydrochloride",
+    "[Cl-]": "chloride",
+    "Br": "hydrobromide",
+    "[Br-]": "bromide",
+    "I": "hydroiodide",
+    "[I-]": "iodide",
+    "O": "water",
+    "O=S(=O)(O)O": "sulfate",
+    "O=C(O)C(=O)O": "oxalate",
+    "O=C(O)CC(O)(CC(=O)O)C(=O)O": "citrate",
+    "O=C(O)C(O)C(O)C(=O)O": "tartrate",
+    "O=C(O)/C=C\\C(=O)O": "maleate",
+    "O=C(O)/C=C/C(=O)O": "fumarate",
+    "CS(=O)(=O)O": "mesylate",
+    "[Na+]": "sodium",
+    "[K+]": "potassium",
+}
+
+
+def describe_removed(fragments: tuple[str, ...]) -> str:
+    """The stripped fragments of a salt in words ("hydrochloride removed"), SMILES where unnamed."""
+    if not fragments:
+        return "charge neutralised"
+    return ", ".join(_FRAGMENT_NAMES.get(fragment, fragment) for fragment in fragments) + " removed"
+
+
 def _isomer_not_covered(ref: EntryRef) -> str:
     return (
         f"{ref.label} lists {ref.entry.name} as a defined stereoisomer and "
@@ -317,7 +345,7 @@ def _match_structure(
         else:
             resolution.notes.append(_isomer_not_covered(ref))
     if is_salt:
-        removed = ", ".join(structure.removed_fragments) or "charge neutralised"
+        removed = describe_removed(structure.removed_fragments)
         for ref in index.by_parent.get(structure.skeleton_key, ()):
             if resolution.matched(ref):
                 continue
@@ -329,7 +357,7 @@ def _match_structure(
                         Match(
                             ref,
                             "structure",
-                            f"the parent of the submitted salt ({removed} removed) is a stereoisomer of "
+                            f"the parent of the submitted salt ({removed}) is a stereoisomer of "
                             f"{ref.entry.name}; the entry covers its salts and isomers",
                             "isomer",
                         )
@@ -340,14 +368,14 @@ def _match_structure(
                     Match(
                         ref,
                         "structure",
-                        f"the parent of the submitted salt ({removed} removed) is {ref.entry.name}, and the "
+                        f"the parent of the submitted salt ({removed}) is {ref.entry.name}, and the "
                         "entry covers its salts",
                         "salt",
                     )
                 )
             else:
                 resolution.notes.append(
-                    f"the parent of the submitted salt ({removed} removed) is {ref.entry.name}, listed in "
+                    f"the parent of the submitted salt ({removed}) is {ref.entry.name}, listed in "
                     f"{where}, but that list does not cover salts: no finding"
                 )
     _link_by_cas(index, resolution)
