@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rdkit import Chem
 
 from vigichem.chem import (
@@ -337,3 +339,17 @@ def test_quick_negative_path_agrees_with_full_standardisation() -> None:
         if fast.structure is None:
             assert not full.matches and not index.nearest(full.structure, threshold), smiles
     assert quick > 100, "most NCI structures should take the quick path"
+
+
+# ---- robustness: bad input never crashes -----------------------------------------------------------
+
+_SMILES_ALPHABET = "CNOSPFIclnos()[]=#@+-123456789%./\\Hr "
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.text(alphabet=_SMILES_ALPHABET, max_size=30)))
+def test_any_text_gives_a_result_or_a_typed_error(text: str) -> None:
+    result = screen_safely(text)
+    assert result.errors or result.identity is not None or result.components
+    for error in result.errors:
+        assert isinstance(error["code"], str) and isinstance(error["message"], str) and error["message"]
