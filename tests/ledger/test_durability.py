@@ -120,3 +120,28 @@ def test_concurrent_threads_capture_gap_free_with_duplicates(node: Node) -> None
     stored = _assert_gap_free_and_verified(node)
     expected = {i for w in range(4) for r in range(10) for i in range(w * 30 + r * 3, w * 30 + r * 3 + 6)}
     assert len(stored) == len(expected)
+
+
+def test_verify_during_concurrent_captures_sees_a_consistent_snapshot(node: Node) -> None:
+    capture(node.store, make_document(20), signer=node.signer)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def keep_capturing() -> None:
+        start = 1000
+        try:
+            while not stop.is_set():
+                capture(node.store, make_document(5, start), signer=node.signer)
+                start += 5
+        except BaseException as exc:  # surfaced to the test below
+            errors.append(exc)
+
+    writer = threading.Thread(target=keep_capturing)
+    writer.start()
+    try:
+        reports = [verify(node.store, node.identity.public_key) for _ in range(5)]
+    finally:
+        stop.set()
+        writer.join()
+    assert errors == []
+    assert all(report.ok for report in reports), [r.discrepancy for r in reports if not r.ok]

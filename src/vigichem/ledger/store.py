@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -239,21 +240,40 @@ class LedgerStore:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    def log_state(self) -> tuple[int, bytes]:
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A connection whose reads all see one consistent state, even while captures go on.
+
+        PostgreSQL: a ``REPEATABLE READ`` transaction; SQLite: one read transaction (WAL keeps its snapshot).
+        Verification reads through it, so a capture committing mid-way is not mistaken for tampering.
+        """
+        options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"} if is_postgresql(self.engine) else {}
+        with self.engine.connect().execution_options(**options) as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def _reading(self, connection: Connection | None) -> Iterator[Connection]:
+        if connection is not None:
+            yield connection
+            return
+        with self.engine.connect() as own:
+            yield own
+
+    def log_state(self, connection: Connection | None = None) -> tuple[int, bytes]:
         """The recorded tree size and root (from the log state, not recomputed)."""
-        with self.engine.connect() as connection:
-            row = connection.execute(select(log_state.c.tree_size, log_state.c.frontier)).one()
+        with self._reading(connection) as reader:
+            row = reader.execute(select(log_state.c.tree_size, log_state.c.frontier)).one()
         return int(row.tree_size), frontier_root(frontier_from_bytes(bytes(row.frontier)))
 
-    def event_count(self) -> int:
+    def event_count(self, connection: Connection | None = None) -> int:
         """How many event rows are stored."""
-        with self.engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
+        with self._reading(connection) as reader:
+            return int(reader.execute(select(func.count()).select_from(events)).scalar_one())
 
-    def checkpoints(self) -> list[Checkpoint]:
+    def checkpoints(self, connection: Connection | None = None) -> list[Checkpoint]:
         """Every stored checkpoint, oldest first."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(checkpoints).order_by(checkpoints.c.id)).all()
+        with self._reading(connection) as reader:
+            rows = reader.execute(select(checkpoints).order_by(checkpoints.c.id)).all()
         return [
             Checkpoint(
                 tree_size=int(row.tree_size),
@@ -279,10 +299,10 @@ class LedgerStore:
             key_id=row.key_id,
         )
 
-    def document_contexts(self) -> dict[int, tuple[int, int, Any]]:
+    def document_contexts(self, connection: Connection | None = None) -> dict[int, tuple[int, int, Any]]:
         """Per stored document: (first seq, event count, parsed ``@context``)."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(
+        with self._reading(connection) as reader:
+            rows = reader.execute(
                 select(
                     documents.c.id, documents.c.first_seq, documents.c.event_count, documents.c.context_json
                 )
@@ -292,7 +312,9 @@ class LedgerStore:
             for row in rows
         }
 
-    def iter_verify_rows(self, batch_size: int = 20_000) -> Iterator[list[VerifyRow]]:
+    def iter_verify_rows(
+        self, batch_size: int = 20_000, connection: Connection | None = None
+    ) -> Iterator[list[VerifyRow]]:
         """All stored events in seq order, in batches, streamed (memory stays flat over a million rows)."""
         columns = (
             events.c.seq,
@@ -302,8 +324,11 @@ class LedgerStore:
             events.c.document_id,
             events.c.document_index,
         )
-        with self.engine.connect().execution_options(stream_results=True, yield_per=batch_size) as connection:
-            result = connection.execute(select(*columns).order_by(events.c.seq))
+        with self._reading(connection) as reader:
+            result = reader.execute(
+                select(*columns).order_by(events.c.seq),
+                execution_options={"stream_results": True, "yield_per": batch_size},
+            )
             for partition in result.partitions(batch_size):
                 yield [VerifyRow(int(r[0]), r[1], bytes(r[2]), r[3], int(r[4]), int(r[5])) for r in partition]
 

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+from sqlalchemy import Connection
+
 from vigichem.ledger.checkpoints import append_to_frontier, frontier_root, signature_valid
 from vigichem.ledger.merkle import event_leaf_hash
 from vigichem.ledger.models import Checkpoint, Discrepancy, DiscrepancyKind, VerifyReport
@@ -100,16 +102,17 @@ def _hashed_batches(
     hash_ids: HashFunction,
     batch_size: int,
     workers: int,
+    connection: Connection,
 ) -> Iterator[tuple[list[VerifyRow], list[str]]]:
     """Stored rows in seq order with their recomputed hash IDs; hashing runs in ``workers`` processes."""
     if workers <= 1:
-        for batch in store.iter_verify_rows(batch_size):
+        for batch in store.iter_verify_rows(batch_size, connection):
             yield batch, _rehash(*_job(batch, documents), hash_ids)
         return
     # Reading the next batches overlaps with hashing the previous ones; order is kept by the queue.
     with ProcessPoolExecutor(max_workers=workers) as pool:
         queue: deque[tuple[list[VerifyRow], Future[list[str]]]] = deque()
-        for batch in store.iter_verify_rows(batch_size):
+        for batch in store.iter_verify_rows(batch_size, connection):
             queue.append((batch, pool.submit(_rehash, *_job(batch, documents), hash_ids)))
             if len(queue) > 2 * workers:
                 rows, future = queue.popleft()
@@ -171,8 +174,23 @@ def verify_store(
     batch_size: int = 5_000,
     workers: int = 1,
 ) -> VerifyReport:
-    """Recompute everything from storage; the report names the first discrepancy (see the module doc)."""
-    signed = store.checkpoints()
+    """Recompute everything from storage; the report names the first discrepancy (see the module doc).
+
+    Every read goes through one snapshot, so captures committing meanwhile are simply not seen.
+    """
+    with store.snapshot() as connection:
+        return _verify_snapshot(store, connection, public_key, hash_ids, batch_size, workers)
+
+
+def _verify_snapshot(
+    store: LedgerStore,
+    connection: Connection,
+    public_key: bytes,
+    hash_ids: HashFunction,
+    batch_size: int,
+    workers: int,
+) -> VerifyReport:
+    signed = store.checkpoints(connection)
     checked = 0
     frontier: list[bytes] = []
     size = 0
@@ -190,17 +208,17 @@ def verify_store(
         for checkpoint in signed:
             by_size.setdefault(checkpoint.tree_size, []).append(checkpoint)
         sizes = sorted(by_size)
-        contexts = store.document_contexts()
+        contexts = store.document_contexts(connection)
         positions = _Positions(contexts)
-        row_count = store.event_count()
-        recorded_size, _recorded_root = store.log_state()
+        row_count = store.event_count(connection)
+        recorded_size, _recorded_root = store.log_state(connection)
         previous: VerifyRow | None = None
         last_checked_size = 0
         checked += _check_roots(by_size, 0, frontier, 0)
         # A root that fails at a checkpoint is held back for one row: an insertion or deletion shows at the
         # next row's position, which names the event where the root can only name a range.
         pending: _Found | None = None
-        for batch, recomputed in _hashed_batches(store, contexts, hash_ids, batch_size, workers):
+        for batch, recomputed in _hashed_batches(store, contexts, hash_ids, batch_size, workers, connection):
             for row, hash_id in zip(batch, recomputed, strict=True):
                 try:
                     _check_row(row, hash_id, size, previous, positions, row_count)
