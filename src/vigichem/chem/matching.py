@@ -46,7 +46,9 @@ _CAS_PREFIX = re.compile(r"^\s*cas(?:\s*(?:rn|no\.?|number))?\s*[:#]?\s*\d", re.
 # check fails (an unclosed branch or ring): its error then carries RDKit's reason.
 _SMILES_CHARS = set("()[]=#@\\/%0123456789")
 _WHITESPACE = re.compile(r"\s")
-_WORDLIKE = re.compile(r"[a-z]{4,}|[^\x00-\x7f]")
+# Text that reads as a name rather than as broken SMILES: a run of lower-case letters, a non-ASCII
+# letter, or punctuation SMILES never uses ("2,4-D").
+_WORDLIKE = re.compile(r"[a-z]{4,}|[^\x00-\x7f]|[,']")
 
 
 Form = Literal["exact", "salt", "isomer"]
