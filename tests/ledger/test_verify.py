@@ -117,11 +117,8 @@ def test_inserted_event_in_the_middle_is_named(node: Node, filled: list[str]) ->
     with node.engine.begin() as connection:
         # Make room at seq 3 the way a forger would: shift the later rows (via negative seqs, since the
         # primary key forbids overlaps), then slip a well-formed row in claiming the capture's position 3.
-        connection.execute(
-            text("PRAGMA foreign_keys=OFF") if node.engine.dialect.name == "sqlite" else text("SELECT 1")
-        )
         for table in ("ledger_quantities", "ledger_sources", "ledger_epcs"):
-            connection.execute(text(f"DELETE FROM {table}"))
+            connection.execute(text(f"DELETE FROM {table}"))  # child rows would pin the old seqs
         connection.execute(update(events).where(events.c.seq >= 3).values(seq=-events.c.seq - 1))
         connection.execute(update(events).where(events.c.seq < 0).values(seq=-events.c.seq))
         template = connection.execute(select(events).where(events.c.seq == 4)).one()._asdict()
