@@ -71,6 +71,9 @@ class SimilarityIndex(Generic[KeyT]):
             return []
         query = self._generator.GetFingerprint(structure.mol)
         scores: list[float] = DataStructs.BulkTanimotoSimilarity(query, self._fingerprints)
+        if max(scores) < threshold:
+            # Nearly every query is far from every listed structure: skip the per-score Python loop.
+            return []
         hits = [(position, score) for position, score in enumerate(scores) if score >= threshold]
         hits.sort(key=lambda hit: (-hit[1], hit[0]))
         if limit is not None:

@@ -145,7 +145,7 @@ def parse_smiles(text: str) -> Chem.Mol:
     when RDKit cannot read it; RDKit's log is captured, nothing is printed.
     """
     smiles = _check_text(text, "SMILES")
-    if any(ch.isspace() for ch in smiles):
+    if len(smiles.split(maxsplit=1)) > 1:
         # RDKit treats text after whitespace as a name; a query with spaces is not one structure.
         raise InvalidStructure(f"SMILES {smiles!r} contains whitespace", details={"input": smiles})
     with rdBase.BlockLogs(), rdBase.CaptureErrorLog() as capture:
