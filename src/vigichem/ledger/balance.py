@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func, select
 
 from vigichem.errors import InvalidInput, NotFound
 from vigichem.ledger.balance_models import (
@@ -35,7 +35,7 @@ from vigichem.ledger.balance_models import (
     TransitIssue,
 )
 from vigichem.ledger.balance_sql import Filters, declared_errors, lot_rows, transit_rows
-from vigichem.ledger.db import is_postgresql
+from vigichem.ledger.db import events, is_postgresql
 from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata import MasterData
 from vigichem.ledger.masterdata_models import RegisteredProduct
@@ -261,6 +261,7 @@ def compute_balance(
             # Hash aggregation of a million rows wants more than the default 4 MB of sort memory.
             connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
         excluded = withdrawn_hash_ids(connection)
+        withdrawn_count = _stored_count(connection, excluded)
         filters = Filters(excluded_hash_ids=excluded, as_of=moment, site=location)
         rows = lot_rows(connection, filters)
         transit = transit_rows(connection, filters)
@@ -294,9 +295,17 @@ def compute_balance(
         transit=transit_issues(transit, moment, transit_days),
         cwc=cwc,
         transit_days=transit_days,
-        excluded_events=len(excluded),
+        excluded_events=withdrawn_count,
         notes=notes + cwc_notes,
     )
+
+
+def _stored_count(connection: Connection, hash_ids: Sequence[str]) -> int:
+    """How many of these hash IDs are stored events (an eventID may name an event never captured)."""
+    if not hash_ids:
+        return 0
+    query = select(func.count()).select_from(events).where(events.c.hash_id.in_(list(hash_ids)))
+    return int(connection.scalar(query) or 0)
 
 
 def _product_matches(lot: LotBalance, product: str) -> bool:
