@@ -82,6 +82,9 @@ def _read_queries(path: Path) -> list[str]:
     return queries
 
 
+_WIDE_TERMINAL = 120
+
+
 def print_result(console: Console, result: ScreeningResult) -> None:
     identity = result.identity
     title = result.query
@@ -97,26 +100,41 @@ def print_result(console: Console, result: ScreeningResult) -> None:
             console.print(f"  [red]error ({error.get('code')}):[/red] {error.get('message')}")
         return
     with_component = any(f.component for f in result.findings)
-    table = Table(title=title, title_justify="left", show_lines=True, expand=True)
+    # On a narrow terminal the reasons go under the table, numbered, instead of in a squeezed column.
+    reasons_below = console.width < _WIDE_TERMINAL
+    table = Table(title=title, title_justify="left", show_lines=not reasons_below, expand=True)
+    if reasons_below:
+        table.add_column("#", no_wrap=True)
     if with_component:
         table.add_column("Component")
     for column in ("List", "Entry", "Where", "Basis", "Status"):
         table.add_column(column, no_wrap=column in ("Entry", "Where", "Basis", "Status"))
-    table.add_column("Reason", ratio=1)
-    for finding in result.findings:
+    if not reasons_below:
+        table.add_column("Reason", ratio=1)
+    reasons: list[str] = []
+    for number, finding in enumerate(result.findings, start=1):
+        reason = finding.reason.removeprefix(f"{finding.list}: ").removeprefix(
+            f"{finding.list} {finding.entry}: "
+        )
         row = [
             finding.list,
             finding.entry,
             finding.jurisdiction,
             finding.basis,
             f"[{_STATUS_STYLE[finding.status]}]{finding.status}[/]",
-            finding.reason.removeprefix(f"{finding.list}: ").removeprefix(
-                f"{finding.list} {finding.entry}: "
-            ),
         ]
-        table.add_row(*([finding.component or ""] if with_component else []), *row)
+        if with_component:
+            row.insert(0, finding.component or "")
+        if reasons_below:
+            reasons.append(f"  [dim]{number}.[/dim] {reason}")
+            row.insert(0, str(number))
+        else:
+            row.append(reason)
+        table.add_row(*row)
     if result.findings:
         console.print(table)
+        for line in reasons:
+            console.print(line)
     else:
         console.print(f"[bold]{title}[/bold]\n  [green]not on any list screened[/green]")
     for note in result.notes:
