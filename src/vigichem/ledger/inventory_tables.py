@@ -16,13 +16,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
 )
 
-from vigichem.ledger.db import metadata
+from vigichem.ledger.db import events, metadata
 
 # The tables join the ledger's metadata (and its naming convention) so that the migrated schema and the
 # metadata can be compared as one; importing this module registers them.
@@ -134,7 +135,23 @@ vault_access_log = Table(
     Column("purpose", Text, nullable=False),
 )
 
+BALANCE_EVENT_COLUMNS = (
+    "seq",
+    "error_declaration",
+    "event_type",
+    "action",
+    "biz_step",
+    "biz_location",
+    "read_point",
+    "event_time",
+)
+# A covering index for the balance: the aggregation probes ledger_events by seq for every quantity row and
+# needs only these narrow columns, so it reads the index instead of the wide rows (event_json).
+balance_events_index = Index("ix_ledger_events_balance", *[events.c[name] for name in BALANCE_EVENT_COLUMNS])
+
 __all__ = [
+    "BALANCE_EVENT_COLUMNS",
+    "balance_events_index",
     "inventory_metadata",
     "lots",
     "organisations",

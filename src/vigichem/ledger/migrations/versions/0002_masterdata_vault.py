@@ -1,4 +1,4 @@
-"""Master data (organisations, sites, products, components, findings, lots) and the personal-data vault.
+"""Master data (organisations, sites, products, components, lots), personal-data vault, balance index.
 
 Revision ID: 0002
 Revises: 0001
@@ -146,10 +146,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_vault_access_log"),
     )
     op.create_index("ix_vault_access_log_ref", "vault_access_log", ["ref"])
+    # Covering index for the balance (see vigichem.ledger.inventory_tables.balance_events_index).
+    op.create_index(
+        "ix_ledger_events_balance",
+        "ledger_events",
+        [
+            "seq",
+            "error_declaration",
+            "event_type",
+            "action",
+            "biz_step",
+            "biz_location",
+            "read_point",
+            "event_time",
+        ],
+    )
 
 
 def downgrade() -> None:
-    """Drop the master-data and vault tables (children first)."""
+    """Drop the master-data and vault tables (children first) and the balance index."""
+    op.drop_index("ix_ledger_events_balance", "ledger_events")
     op.drop_index("ix_vault_access_log_ref", "vault_access_log")
     op.drop_index("ix_product_findings_product_id", "product_findings")
     for table in (
