@@ -71,6 +71,9 @@ WRITE_LOCK: dict[str, Any] = {"vigichem_write_lock": True}
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 """How long a SQLite writer waits for the write lock before failing (concurrent captures queue)."""
 
+SQLITE_CACHE_KIB = 64 * 1024
+"""SQLite page cache per connection, in KiB."""
+
 # A stable naming convention keeps constraint names identical on SQLite and PostgreSQL, so Alembic
 # revisions can refer to them.
 metadata = MetaData(
@@ -213,6 +216,9 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # The hash-ID index takes random inserts: a page cache well above SQLite's 2 MiB default keeps it
+        # in memory (allocated only as used).
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
