@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from vigichem import __version__
-from vigichem.cli import demo, inventory, ledger, screen
+from vigichem.cli import cases, demo, detect, inventory, ledger, screen, simulate
 
 app = typer.Typer(
     name="vigichem",
@@ -21,7 +21,7 @@ def _root() -> None:
     """Chemical security along the supply chain: screen, record, detect, decide, share."""
 
 
-for _module in (screen, ledger, inventory, demo):
+for _module in (screen, ledger, inventory, simulate, detect, cases, demo):
     _module.register(app)
 
 
