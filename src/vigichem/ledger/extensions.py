@@ -11,6 +11,10 @@ namespace is :data:`NAMESPACE` (``https://vigichem.org/epcis/ext/``), written wi
     "vc:paymentMethod": "card",               one of PAYMENT_METHODS
     "vc:statedEndUse": "swimming pool care",  the end use the buyer stated (free text, no personal data)
     "vc:concentration": [{"substance": "7722-84-1", "percent": 30.0}]   % w/w as sold
+    "vc:idVerified": true,                    the buyer showed an identity document
+    "vc:customerType": "farm",                one of CUSTOMER_TYPES
+    "vc:deliveryType": "po_box",              one of DELIVERY_TYPES
+    "vc:deliveryRef": "adr-5c1e...",          keyed pseudonymous reference of the delivery address
 
 The fields are part of the hashed event record (CBV 2.0 hashes user extensions too), so nothing in them may
 ever need erasing: personal data stays in the vault (:mod:`vigichem.ledger.vault`) and the event carries the
@@ -36,10 +40,42 @@ CUSTOMER_REF = "customerRef"
 PAYMENT_METHOD = "paymentMethod"
 STATED_END_USE = "statedEndUse"
 CONCENTRATION = "concentration"
-FIELDS = (CUSTOMER_REF, PAYMENT_METHOD, STATED_END_USE, CONCENTRATION)
+ID_VERIFIED = "idVerified"
+CUSTOMER_TYPE = "customerType"
+DELIVERY_TYPE = "deliveryType"
+DELIVERY_REF = "deliveryRef"
+FIELDS = (
+    CUSTOMER_REF,
+    PAYMENT_METHOD,
+    STATED_END_USE,
+    CONCENTRATION,
+    ID_VERIFIED,
+    CUSTOMER_TYPE,
+    DELIVERY_TYPE,
+    DELIVERY_REF,
+)
 
 PAYMENT_METHODS = ("cash", "card", "bank_transfer", "invoice", "cheque", "mobile", "crypto", "other")
 """Payment methods as recorded; ``cash`` and ``crypto`` matter to detection rules (EU 2019/1148 Art. 9)."""
+
+CUSTOMER_TYPES = (
+    "private",
+    "farm",
+    "pool",
+    "laboratory",
+    "mine",
+    "manufacturer",
+    "distributor",
+    "shop",
+    "school",
+    "hospital",
+    "public_body",
+    "other",
+)
+"""Kinds of buyer; detection compares a purchase with the buyer's own history and with its type's."""
+
+DELIVERY_TYPES = ("counter", "business_address", "private_address", "po_box")
+"""How the goods reach the buyer (EU 2019/1148 guidelines: a private address or PO box for a firm's order)."""
 
 PARTY_REF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 """A party reference: 1–128 characters, letters, digits and ``. _ : -``; no spaces, so no names."""
@@ -116,6 +152,21 @@ def check_extensions(
     concentration = extension_value(event, CONCENTRATION, context)
     if concentration is not None:
         errors.extend(_check_concentration(concentration, f"{pointer}/{PREFIX}:{CONCENTRATION}"))
+    id_verified = extension_value(event, ID_VERIFIED, context)
+    if id_verified is not None and not isinstance(id_verified, bool):
+        error(ID_VERIFIED, "must be true or false (whether the buyer showed an identity document)")
+    customer_type = extension_value(event, CUSTOMER_TYPE, context)
+    if customer_type is not None and customer_type not in CUSTOMER_TYPES:
+        error(CUSTOMER_TYPE, f"unknown customer type {customer_type!r}; known: {', '.join(CUSTOMER_TYPES)}")
+    delivery_type = extension_value(event, DELIVERY_TYPE, context)
+    if delivery_type is not None and delivery_type not in DELIVERY_TYPES:
+        error(DELIVERY_TYPE, f"unknown delivery type {delivery_type!r}; known: {', '.join(DELIVERY_TYPES)}")
+    delivery_ref = extension_value(event, DELIVERY_REF, context)
+    if delivery_ref is not None and not (isinstance(delivery_ref, str) and PARTY_REF_RE.match(delivery_ref)):
+        error(
+            DELIVERY_REF,
+            "must be an address reference of 1-128 letters, digits or . _ : - (never the address itself)",
+        )
     return errors
 
 
@@ -151,6 +202,10 @@ def build_extensions(
     payment_method: str | None = None,
     stated_end_use: str | None = None,
     concentration: list[tuple[str, float]] | None = None,
+    id_verified: bool | None = None,
+    customer_type: str | None = None,
+    delivery_type: str | None = None,
+    delivery_ref: str | None = None,
 ) -> dict[str, Any]:
     """The extension members to merge into an event (``vc:``-prefixed keys); absent values are left out.
 
@@ -165,6 +220,15 @@ def build_extensions(
         fields[f"{PREFIX}:{STATED_END_USE}"] = stated_end_use
     if concentration is not None:
         fields[f"{PREFIX}:{CONCENTRATION}"] = [{"substance": s, "percent": p} for s, p in concentration]
+    optional = {
+        ID_VERIFIED: id_verified,
+        CUSTOMER_TYPE: customer_type,
+        DELIVERY_TYPE: delivery_type,
+        DELIVERY_REF: delivery_ref,
+    }
+    for name, value in optional.items():
+        if value is not None:
+            fields[f"{PREFIX}:{name}"] = value
     errors = check_extensions(fields)
     if errors:
         raise InvalidDocument(
@@ -186,7 +250,13 @@ __all__ = [
     "CONCENTRATION",
     "CONTEXT_ENTRY",
     "CUSTOMER_REF",
+    "CUSTOMER_TYPE",
+    "CUSTOMER_TYPES",
+    "DELIVERY_REF",
+    "DELIVERY_TYPE",
+    "DELIVERY_TYPES",
     "FIELDS",
+    "ID_VERIFIED",
     "NAMESPACE",
     "PARTY_REF_RE",
     "PAYMENT_METHOD",
