@@ -143,90 +143,79 @@ def _step_columns() -> list[ColumnElement[Any]]:
     ]
 
 
-def _grouped(connection: Connection, query: Any) -> dict[tuple[str, str, str], dict[str, float]]:
-    """Run a query grouped by site, class, unit and the step columns; sum its rows per category."""
-    sums: dict[tuple[str, str, str], dict[str, float]] = {}
+def _grouped(
+    connection: Connection, query: Any
+) -> tuple[dict[tuple[str, str, str], dict[str, float]], dict[tuple[str, str, str], dict[str, float]]]:
+    """Fold rows grouped by site, class, unit and the step columns into sums per category.
+
+    Returns the sums of ``qty`` and of ``qty_before`` (the part up to the group's last count).
+    """
+    totals: dict[tuple[str, str, str], dict[str, float]] = {}
+    before: dict[tuple[str, str, str], dict[str, float]] = {}
     for row in connection.execute(query):
         category = category_of(row.event_type, row.action, row.biz_step, row.role)
         if category is None or category == "counted" or row.site is None:
             continue
-        group = sums.setdefault((row.site, row.epc_class, row.unit), dict.fromkeys(SIGN, 0.0))
-        group[category] += float(row.qty)
-    return sums
+        group = (row.site, row.epc_class, row.unit)
+        totals.setdefault(group, dict.fromkeys(SIGN, 0.0))[category] += float(row.qty)
+        before.setdefault(group, dict.fromkeys(SIGN, 0.0))[category] += float(row.qty_before or 0.0)
+    return totals, before
 
 
 def lot_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
     """One row per (site, epc_class, unit): sums per category, the last count and the book stock then.
 
-    Three statements: the sums per (site, epcClass, unit, step) — one pass over the quantities, the
-    categories folded in Python over the grouped rows —, the count events (few), and the movements up to
-    each group's last count (a join with the small table of last counts).
+    Two statements: the count events (few), then one pass over the quantities grouped per (site,
+    epcClass, unit, step) — left-joined to the small table of last counts so that the same pass also sums
+    what moved up to each group's last count; the categories are folded in Python over the grouped rows.
     """
     joined = quantities.join(events, events.c.seq == quantities.c.seq)
     keys = [SITE.label("site"), quantities.c.epc_class.label("epc_class"), UNIT.label("unit")]
-    totals_query = (
-        select(*keys, *_step_columns(), func.sum(QUANTITY).label("qty"))
-        .select_from(joined)
-        .where(_relevant(), QUANTITY.is_not(None), *filters.conditions())
-        .group_by(
-            *[c.element for c in keys],
-            events.c.event_type,
-            events.c.action,
-            events.c.biz_step,
-            quantities.c.role,
-        )
-    )
-    totals = _grouped(connection, totals_query)
+    counted = [CATEGORY_RULES["counted"], QUANTITY.is_not(None), *filters.conditions()]
     counts_query = (
         select(*keys, events.c.event_time.label("event_time"), QUANTITY.label("qty"))
         .select_from(joined)
-        .where(CATEGORY_RULES["counted"], QUANTITY.is_not(None), *filters.conditions())
+        .where(*counted)
         .order_by(events.c.event_time, events.c.seq)
     )
     last_counts: dict[tuple[str, str, str], tuple[dt.datetime, float]] = {}
     for row in connection.execute(counts_query):
         if row.site is not None:
             last_counts[(row.site, row.epc_class, row.unit)] = (row.event_time, float(row.qty))
-    at_count: dict[tuple[str, str, str], dict[str, float]] = {}
+    group_by = [
+        *[c.element for c in keys],
+        events.c.event_type,
+        events.c.action,
+        events.c.biz_step,
+        quantities.c.role,
+    ]
+    where = [_relevant(), QUANTITY.is_not(None), *filters.conditions()]
     if last_counts:
         last = (
             select(*keys, func.max(events.c.event_time).label("count_time"))
             .select_from(joined)
-            .where(CATEGORY_RULES["counted"], QUANTITY.is_not(None), *filters.conditions())
+            .where(*counted)
             .group_by(*[c.element for c in keys])
             .cte("last_count")
         )
-        at_count_query = (
-            select(
-                last.c.site, last.c.epc_class, last.c.unit, *_step_columns(), func.sum(QUANTITY).label("qty")
-            )
-            .select_from(
-                joined.join(
-                    last,
-                    and_(
-                        last.c.site == _unindexed(SITE),
-                        last.c.epc_class == _unindexed(quantities.c.epc_class),
-                        last.c.unit == _unindexed(UNIT),
-                    ),
-                )
-            )
-            .where(
-                _relevant(),
-                QUANTITY.is_not(None),
-                events.c.event_time <= last.c.count_time,
-                *filters.conditions(),
-            )
-            .group_by(
-                last.c.site,
-                last.c.epc_class,
-                last.c.unit,
-                events.c.event_type,
-                events.c.action,
-                events.c.biz_step,
-                quantities.c.role,
-            )
+        source = joined.outerjoin(
+            last,
+            and_(
+                last.c.site == _unindexed(SITE),
+                last.c.epc_class == _unindexed(quantities.c.epc_class),
+                last.c.unit == _unindexed(UNIT),
+            ),
         )
-        at_count = _grouped(connection, at_count_query)
+        up_to_count = func.sum(case((events.c.event_time <= last.c.count_time, QUANTITY), else_=0.0))
+    else:
+        source, up_to_count = joined, func.sum(literal(0.0))
+    query = (
+        select(*keys, *_step_columns(), func.sum(QUANTITY).label("qty"), up_to_count.label("qty_before"))
+        .select_from(source)
+        .where(*where)
+        .group_by(*group_by)
+    )
+    totals, at_count = _grouped(connection, query)
     rows = []
     for group in sorted(set(totals) | set(last_counts)):
         sums = totals.get(group, dict.fromkeys(SIGN, 0.0))
