@@ -1,0 +1,250 @@
+"""Running the rules: streaming (on each captured event) and over history (``vigichem detect --since``).
+
+Both ways feed events, in order, through the same :meth:`DetectionEngine.process`: facts are extracted, each
+rule checks the event against the state of what came before, then the state observes the event. A history run
+replays the ledger in event-time order from ``since`` minus the longest rule window (to rebuild the state;
+findings that fired before ``since`` are not reported). A bad event is reported in the run's ``skipped`` list
+and detection goes on. Alerts are de-duplicated by fingerprint, and a rule does not alert again on the same
+subject within its cooldown (its window), so a re-run never duplicates an alert.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from vigichem.detect.config import RulePack, load_rule_pack
+from vigichem.detect.context import DetectionState
+from vigichem.detect.facts import Catalogue, event_facts
+from vigichem.detect.models import Alert
+from vigichem.detect.rule import LedgerRule, Rule, RuleFinding
+from vigichem.detect.rules import RULE_CLASSES
+from vigichem.errors import InvalidInput, VigichemError
+from vigichem.ledger.db import documents, events
+from vigichem.ledger.hashid import document_events, event_hash_ids
+from vigichem.ledger.models import CaptureResult
+from vigichem.ledger.service import capture
+from vigichem.ledger.store import LedgerStore
+
+__all__ = ["DetectionEngine", "RunReport", "SkippedEvent", "detect_history"]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedEvent:
+    """An event detection could not judge, and why (it was skipped; the run went on)."""
+
+    hash_id: str
+    reason: str
+    rule: str | None = None
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What a detection run did: alerts, events judged, events skipped."""
+
+    jurisdiction: str
+    rules: list[str]
+    alerts: list[Alert] = field(default_factory=list)
+    events_seen: int = 0
+    skipped: list[SkippedEvent] = field(default_factory=list)
+    since: dt.datetime | None = None
+    as_of: dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (the CLI's ``--json``)."""
+        return {
+            "jurisdiction": self.jurisdiction,
+            "rules": self.rules,
+            "since": self.since.isoformat() if self.since else None,
+            "asOf": self.as_of.isoformat() if self.as_of else None,
+            "eventsSeen": self.events_seen,
+            "skipped": [{"hashId": s.hash_id, "reason": s.reason, "rule": s.rule} for s in self.skipped],
+            "alerts": [a.to_dict() for a in self.alerts],
+        }
+
+
+class DetectionEngine:
+    """The rule pack of one jurisdiction, with its state, ready to judge events in order."""
+
+    def __init__(
+        self,
+        engine: Engine | None,
+        jurisdiction: str = "EU",
+        *,
+        pack: RulePack | None = None,
+        only: list[str] | None = None,
+        catalogue: Catalogue | None = None,
+        clock: Any = None,
+    ) -> None:
+        self.engine = engine
+        self.jurisdiction = jurisdiction
+        pack = pack or load_rule_pack()
+        _, configs = pack.for_jurisdiction(jurisdiction)
+        if only:
+            unknown = sorted(set(only) - set(RULE_CLASSES))
+            if unknown:
+                raise InvalidInput(
+                    f"unknown rule {unknown[0]!r}; known: {', '.join(sorted(RULE_CLASSES))}",
+                    details={"rule": unknown[0]},
+                )
+        self.rules: list[Rule] = [
+            RULE_CLASSES[name](config, pack.basis_text(config), jurisdiction)
+            for name, config in configs.items()
+            if config.enabled and (not only or name in only)
+        ]
+        horizon = max([r.params.get("window_days", 0.0) for r in self.rules] + [30.0])
+        self.horizon_days = horizon
+        self.state = DetectionState(horizon_days=horizon + 1)
+        self.catalogue = catalogue or Catalogue(engine)
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self._fingerprints: set[str] = set()
+        self.report = RunReport(jurisdiction=jurisdiction, rules=[r.name for r in self.rules])
+        self.report_from: dt.datetime | None = None  # findings that fired earlier only warm the state up
+
+    # ---- one event ------------------------------------------------------------------------------------
+    def process(self, hash_id: str, event: Any, context: Any = None) -> list[Alert]:
+        """Judge one event (already stored, for the ledger rules); return the new alerts."""
+        self.report.events_seen += 1
+        try:
+            facts = event_facts(hash_id, event, self.catalogue, context)
+        except VigichemError as error:
+            self.report.skipped.append(SkippedEvent(hash_id, error.message))
+            return []
+        new: list[Alert] = []
+        for rule in self.rules:
+            try:
+                findings = rule.check(facts, self.state)
+                if isinstance(rule, LedgerRule) and self.engine is not None:
+                    findings = findings + rule.on_event(self.engine, facts)
+            except (VigichemError, ValueError, KeyError, TypeError, ArithmeticError) as error:
+                # A rule that cannot judge one event must not stop detection: the skip is reported.
+                message = (
+                    error.message if isinstance(error, VigichemError) else f"{type(error).__name__}: {error}"
+                )
+                self.report.skipped.append(SkippedEvent(hash_id, message, rule.name))
+                continue
+            new.extend(self._accept(rule, findings))
+        self.state.observe(facts)
+        return new
+
+    def _accept(self, rule: Rule, findings: list[RuleFinding]) -> list[Alert]:
+        accepted = []
+        for finding in findings:
+            if self.report_from is not None and finding.fired_at < self.report_from:
+                continue
+            subject = (finding.subject_type, finding.subject_id)
+            cooldown = rule.cooldown_days()
+            if cooldown and self.state.recently_alerted(
+                rule.name, subject, finding.detail, finding.fired_at, cooldown
+            ):
+                continue
+            alert = self._alert(rule, finding)
+            if alert.fingerprint in self._fingerprints:
+                continue
+            self._fingerprints.add(alert.fingerprint)
+            self.state.mark_alerted(rule.name, subject, finding.detail, finding.fired_at)
+            self.report.alerts.append(alert)
+            accepted.append(alert)
+        return accepted
+
+    def _alert(self, rule: Rule, finding: RuleFinding) -> Alert:
+        evidence = dict(finding.evidence)
+        evidence["fired_at"] = finding.fired_at.isoformat()
+        return Alert(
+            rule=rule.name,
+            typology=rule.typology,
+            detail=finding.detail,
+            basis=rule.basis,
+            severity=rule.severity,
+            scope=finding.scope or rule.scope,
+            subject_type=str(finding.subject_type),
+            subject_id=finding.subject_id,
+            jurisdiction=self.jurisdiction,
+            event_hash_ids=finding.event_hash_ids,
+            first_event_time=finding.first_event_time,
+            last_event_time=finding.last_event_time,
+            detected_at=self._clock(),
+            explanation=finding.explanation,
+            evidence=evidence,
+        )
+
+    # ---- streaming ------------------------------------------------------------------------------------
+    def capture(self, store: LedgerStore, document: dict[str, Any]) -> tuple[CaptureResult, list[Alert]]:
+        """Capture a document into the ledger, then judge its new events (duplicates are not judged twice)."""
+        result = capture(store, document)
+        new = set(result.new)
+        alerts: list[Alert] = []
+        context = document.get("@context")
+        for hash_id, event in zip(event_hash_ids(document), document_events(document), strict=True):
+            if hash_id in new:
+                alerts.extend(self.process(hash_id, event, context))
+        return result, alerts
+
+    def scan(self, as_of: dt.datetime, since: dt.datetime | None = None) -> list[Alert]:
+        """Run the ledger-wide rules (shipments against receipts) as of a moment."""
+        if self.engine is None:
+            return []
+        alerts: list[Alert] = []
+        for rule in self.rules:
+            if isinstance(rule, LedgerRule):
+                alerts.extend(self._accept(rule, rule.scan(self.engine, as_of, since)))
+        self.report.as_of = as_of
+        return alerts
+
+
+def _stored_events(engine: Engine, start: dt.datetime) -> Iterator[tuple[str, Any, Any, dt.datetime]]:
+    """(hash ID, event, context, event time) of the stored events from ``start``, in event-time order."""
+    contexts: dict[int, Any] = {}
+    with engine.connect() as connection:
+        for doc in connection.execute(select(documents.c.id, documents.c.context_json)):
+            contexts[int(doc.id)] = json.loads(doc.context_json) if doc.context_json else None
+        rows = connection.execution_options(stream_results=True, yield_per=5000).execute(
+            select(events.c.hash_id, events.c.event_json, events.c.document_id, events.c.event_time)
+            .where(events.c.event_time >= start.astimezone(dt.UTC).replace(tzinfo=None))
+            .where(events.c.error_declaration.is_(False))
+            .order_by(events.c.event_time, events.c.seq)
+        )
+        for row in rows:
+            try:
+                event = json.loads(row.event_json)
+            except ValueError:
+                event = None  # reported as a skip by process()
+            yield row.hash_id, event, contexts.get(int(row.document_id)), row.event_time
+
+
+def detect_history(
+    engine: Engine,
+    since: dt.datetime,
+    *,
+    jurisdiction: str = "EU",
+    until: dt.datetime | None = None,
+    only: list[str] | None = None,
+    pack: RulePack | None = None,
+) -> RunReport:
+    """Run every rule over the ledger's events from ``since`` (backtest, rescan): the streaming code."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    detector = DetectionEngine(engine, jurisdiction, pack=pack, only=only)
+    detector.report_from = since
+    detector.report.since = since
+    last: dt.datetime | None = None
+    warmup_start = since - dt.timedelta(days=detector.horizon_days)
+    for hash_id, event, context, event_time in _stored_events(engine, warmup_start):
+        moment = event_time.replace(tzinfo=dt.UTC)
+        if until is not None and moment > until:
+            break
+        if moment < since:
+            # Warm-up: rebuild the state without judging (judging needs only the state).
+            with contextlib.suppress(VigichemError):
+                detector.state.observe(event_facts(hash_id, event, detector.catalogue, context))
+            continue
+        detector.process(hash_id, event, context)
+        last = moment
+    detector.scan(until or last or since, since)
+    return detector.report

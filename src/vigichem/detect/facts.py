@@ -1,0 +1,251 @@
+"""What the rules read of one ledger event: :class:`EventFacts`, extracted with the master data.
+
+An EPCIS event says "3 items of epcClass X sold at shop Y to party Z, paid in cash". The rules want
+"2.5 kg of hydrogen peroxide (regulated, EU 2019/1148 Annex I) sold by shop Y to party Z". The
+:class:`Catalogue` maps epcClasses to registered products (GTIN or local id) and spreads each quantity over
+the product's composition. A product that is not registered falls back to the event's ``vc:concentration``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from vigichem.errors import InvalidDocument
+from vigichem.ledger import extensions as ext
+from vigichem.ledger.gs1 import parse_epc_class
+from vigichem.ledger.masterdata_models import RegisteredProduct
+
+__all__ = ["Catalogue", "EventFacts", "Line", "SubstanceAmount", "event_facts", "parse_event_time"]
+
+SALE_STEPS = frozenset({"retail_selling", "dispensing"})
+
+
+@dataclass(frozen=True, slots=True)
+class SubstanceAmount:
+    """One substance of a line: key (CAS when known), name, % w/w, kg (None: not convertible)."""
+
+    key: str
+    name: str | None
+    percent: float
+    kg: float | None
+    regulated: bool  # a legal (non-watch) finding at registration, in any jurisdiction screened
+    flagged: bool = False  # any finding at registration, watch included (worth screening as of a date)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One quantity element of an event: the product (when registered), the amount and its substances."""
+
+    epc_class: str
+    product_id: str | None
+    quantity: float
+    uom: str | None
+    kg: float | None
+    substances: tuple[SubstanceAmount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """An event as the rules see it. ``kind``: sale, shipment, receipt, count, or other."""
+
+    hash_id: str
+    event_time: dt.datetime
+    kind: str
+    site: str | None
+    party_ref: str | None
+    payment: str | None
+    id_verified: bool | None
+    customer_type: str | None
+    delivery_type: str | None
+    delivery_ref: str | None
+    stated_end_use: str | None
+    lines: tuple[Line, ...]
+    destination: str | None = None
+
+    def regulated_kg(self) -> dict[str, float]:
+        """kg per regulated substance key over all lines (substances whose mass is unknown are left out)."""
+        totals: dict[str, float] = {}
+        for line in self.lines:
+            for substance in line.substances:
+                if substance.regulated and substance.kg is not None:
+                    totals[substance.key] = totals.get(substance.key, 0.0) + substance.kg
+        return totals
+
+    def substance_names(self) -> dict[str, str]:
+        """Display names per substance key."""
+        return {s.key: s.name or s.key for line in self.lines for s in line.substances}
+
+
+def parse_event_time(value: Any) -> dt.datetime:
+    """An EPCIS ``eventTime`` as an aware UTC datetime; ``InvalidDocument`` when it is not one."""
+    if not isinstance(value, str):
+        raise InvalidDocument(f"eventTime must be an ISO 8601 date-time text, got {value!r}")
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidDocument(f"eventTime {value!r} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise InvalidDocument(f"eventTime {value!r} has no time zone offset")
+    return moment.astimezone(dt.UTC)
+
+
+class Catalogue:
+    """Registered products by GTIN and by local id, loaded from the master data (:meth:`refresh`)."""
+
+    def __init__(self, engine: Engine | None) -> None:
+        self._engine = engine
+        self.by_gtin: dict[str, RegisteredProduct] = {}
+        self.by_id: dict[str, RegisteredProduct] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the master data (after ``vigichem masterdata load``)."""
+        if self._engine is None:
+            return
+        from vigichem.ledger.masterdata import MasterData
+
+        products = MasterData(self._engine).products()
+        self.add(products)
+
+    def add(self, products: list[RegisteredProduct]) -> None:
+        """Add products (tests and the simulator can build a catalogue without a database)."""
+        for product in products:
+            self.by_id[product.id] = product
+            if product.gtin:
+                self.by_gtin[product.gtin] = product
+
+    def product_of(self, epc_class: str) -> RegisteredProduct | None:
+        """The registered product an epcClass names, or ``None``."""
+        parsed = parse_epc_class(epc_class)
+        if parsed is None:
+            return None
+        if parsed.product_key.startswith("local:"):
+            return self.by_id.get(parsed.product_key.removeprefix("local:"))
+        return self.by_gtin.get(parsed.product_key)
+
+
+def _kind(event: Mapping[str, Any]) -> str:
+    step = str(event.get("bizStep") or "").removeprefix("urn:epcglobal:cbv:bizstep:")
+    step = step.rsplit("/", 1)[-1]
+    if event.get("type") != "ObjectEvent" or event.get("action") == "DELETE":
+        return "other"
+    if step in SALE_STEPS:
+        return "sale"
+    return {"shipping": "shipment", "receiving": "receipt", "cycle_counting": "count"}.get(step, "other")
+
+
+def _mass_kg(product: RegisteredProduct | None, quantity: float, uom: str | None) -> float | None:
+    from vigichem.ledger.units import UNITS, to_base
+
+    if uom is None:
+        if product is None or product.net_content is None:
+            return None
+        quantity, uom = quantity * product.net_content.value, product.net_content.uom
+    if uom not in UNITS:
+        return None
+    value, base = to_base(quantity, uom)
+    if base == "kg":
+        return float(value)
+    if product is not None and product.density_kg_per_l:
+        return float(value) * product.density_kg_per_l
+    return None
+
+
+def _substances(
+    product: RegisteredProduct | None, kg: float | None, event: Mapping[str, Any], context: Any
+) -> tuple[SubstanceAmount, ...]:
+    if product is not None:
+        return tuple(
+            SubstanceAmount(
+                key=c.key,
+                name=c.name,
+                percent=c.percent,
+                kg=None if kg is None else kg * c.percent / 100.0,
+                regulated=any(f.status != "watch" for f in c.findings),
+                flagged=bool(c.findings),
+            )
+            for c in product.components
+        )
+    declared = ext.extension_value(event, ext.CONCENTRATION, context)
+    if not isinstance(declared, list):
+        return ()
+    out = []
+    for item in declared:
+        if isinstance(item, Mapping) and isinstance(item.get("percent"), int | float):
+            percent = float(item["percent"])
+            key = str(item.get("substance"))
+            # Not screened here (that would cost a screening per event): unregistered products count as
+            # regulated only through the designer-precursor rule, which screens them as of the sale date.
+            amount = None if kg is None else kg * percent / 100
+            out.append(SubstanceAmount(key, None, percent, amount, regulated=False, flagged=True))
+    return tuple(out)
+
+
+def _location(value: Any) -> str | None:
+    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None
+
+
+def _destination(event: Mapping[str, Any]) -> str | None:
+    for item in event.get("destinationList") or []:
+        if isinstance(item, Mapping) and str(item.get("type", "")).endswith("location"):
+            return str(item.get("destination"))
+    return None
+
+
+def event_facts(
+    hash_id: str, event: Mapping[str, Any], catalogue: Catalogue, context: Any = None
+) -> EventFacts:
+    """Extract the facts of one stored event (``InvalidDocument`` for an event the rules cannot read)."""
+    if not isinstance(event, Mapping):
+        raise InvalidDocument(f"event {hash_id} is not a JSON object")
+    lines: list[Line] = []
+    raw_quantities = event.get("quantityList") or event.get("inputQuantityList") or []
+    if not isinstance(raw_quantities, list):
+        raise InvalidDocument(f"event {hash_id}: quantityList is not a list")
+    for position, element in enumerate(raw_quantities):
+        if not isinstance(element, Mapping) or not isinstance(element.get("epcClass"), str):
+            raise InvalidDocument(f"event {hash_id}: quantityList/{position} has no epcClass")
+        quantity = element.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int | float):
+            raise InvalidDocument(f"event {hash_id}: quantityList/{position}/quantity is not a number")
+        uom = element.get("uom") if isinstance(element.get("uom"), str) else None
+        product = catalogue.product_of(str(element["epcClass"]))
+        kg = _mass_kg(product, float(quantity), uom)
+        lines.append(
+            Line(
+                epc_class=str(element["epcClass"]),
+                product_id=product.id if product else None,
+                quantity=float(quantity),
+                uom=uom,
+                kg=kg,
+                substances=_substances(product, kg, event, context),
+            )
+        )
+    verified = ext.extension_value(event, ext.ID_VERIFIED, context)
+
+    def text(field: str) -> str | None:
+        value = ext.extension_value(event, field, context)
+        return value if isinstance(value, str) else None
+
+    return EventFacts(
+        hash_id=hash_id,
+        event_time=parse_event_time(event.get("eventTime")),
+        kind=_kind(event),
+        site=_location(event.get("bizLocation")) or _location(event.get("readPoint")),
+        party_ref=ext.party_ref_of(event, context),
+        payment=text(ext.PAYMENT_METHOD),
+        id_verified=verified if isinstance(verified, bool) else None,
+        customer_type=text(ext.CUSTOMER_TYPE),
+        delivery_type=text(ext.DELIVERY_TYPE),
+        delivery_ref=text(ext.DELIVERY_REF),
+        stated_end_use=text(ext.STATED_END_USE),
+        lines=tuple(lines),
+        destination=_destination(event),
+    )

@@ -1,0 +1,173 @@
+"""Ledger rules: theft or loss (a stock count below the book balance) and shipments not received or short.
+
+They reuse the ledger's balance (:func:`vigichem.ledger.balance.compute_balance`): book stock as of a count,
+and the transit pairing of shipments with receipts (``docs/balance.md``). Basis: EU 2019/1148 Art. 9(2)
+(significant disappearances and thefts, reported within 24 hours) and Guidelines Section V.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine
+
+from vigichem.detect.facts import EventFacts
+from vigichem.detect.models import Scope, SubjectType
+from vigichem.detect.rule import LedgerRule, RuleFinding
+
+__all__ = ["ShipmentNotReceived", "ShipmentShort", "TheftLoss"]
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+class TheftLoss(LedgerRule):
+    """A cycle count below the expected (book) balance by more than a tolerance."""
+
+    name = "theft_loss"
+    typology = "theft_loss"
+    scope = Scope.OPERATOR
+    numbers = ("tolerance_fraction", "tolerance_kg")
+
+    def cooldown_days(self) -> float:
+        """Every count is its own evidence; alerts are de-duplicated by fingerprint only."""
+        return 0.0
+
+    def on_event(self, engine: Engine, facts: EventFacts) -> list[RuleFinding]:
+        """On a stock count: compare each counted lot with its book stock as of the count."""
+        if facts.kind != "count" or not facts.site:
+            return []
+        from vigichem.ledger.balance import compute_balance
+
+        report = compute_balance(engine, site=facts.site, as_of=facts.event_time)
+        counted_classes = {line.epc_class for line in facts.lines}
+        findings = []
+        for lot in report.lots:
+            movements = lot.movements
+            if lot.epc_class not in counted_classes or movements.counted is None:
+                continue
+            expected = movements.expected_at_count or 0.0
+            missing = expected - movements.counted
+            tolerance = max(self.params["tolerance_kg"], self.params["tolerance_fraction"] * abs(expected))
+            if missing <= tolerance:
+                continue
+            findings.append(
+                RuleFinding(
+                    subject_type=SubjectType.SITE,
+                    subject_id=lot.site_id or lot.site,
+                    event_hash_ids=(facts.hash_id,),
+                    first_event_time=facts.event_time,
+                    last_event_time=facts.event_time,
+                    fired_at=facts.event_time,
+                    explanation=f"stock count of {lot.product_id or lot.epc_class} lot {lot.lot or '-'}: "
+                    f"{movements.counted:.6g} {lot.unit} counted, {expected:.6g} {lot.unit} expected, "
+                    f"{missing:.6g} {lot.unit} missing",
+                    evidence={
+                        "epc_class": lot.epc_class,
+                        "counted": movements.counted,
+                        "expected": expected,
+                        "missing": round(missing, 6),
+                        "unit": lot.unit,
+                    },
+                )
+            )
+        return findings
+
+
+class _TransitRule(LedgerRule):
+    kind = ""
+
+    def cooldown_days(self) -> float:
+        return 0.0
+
+    def scan(self, engine: Engine, as_of: dt.datetime, since: dt.datetime | None) -> list[RuleFinding]:
+        """Transit issues of the balance as of ``as_of`` for shipments from ``since``."""
+        from vigichem.ledger.balance import compute_balance
+
+        days = self.params.get("transit_days", 14.0)
+        report = compute_balance(engine, as_of=as_of, transit_days=days)
+        findings = []
+        for issue in report.transit:
+            shipped_at = _aware(issue.shipped_at)
+            if issue.kind != self.kind or (since is not None and shipped_at < since):
+                continue
+            finding = self._finding(issue, shipped_at, days)
+            if finding is not None:
+                findings.append(finding)
+        return findings
+
+    def _finding(self, issue: object, shipped_at: dt.datetime, days: float) -> RuleFinding | None:
+        raise NotImplementedError
+
+
+class ShipmentNotReceived(_TransitRule):
+    """A shipment with no receipt within ``transit_days`` of shipping."""
+
+    name = "shipment_not_received"
+    typology = "shipment_not_received"
+    scope = Scope.AUTHORITY
+    numbers = ("transit_days",)
+    kind = "not_received"
+
+    def _finding(self, issue: object, shipped_at: dt.datetime, days: float) -> RuleFinding | None:
+        from vigichem.ledger.balance_models import TransitIssue
+
+        assert isinstance(issue, TransitIssue)
+        return RuleFinding(
+            subject_type=SubjectType.SHIPMENT,
+            subject_id=issue.shipment_event,
+            event_hash_ids=(issue.shipment_event,),
+            first_event_time=shipped_at,
+            last_event_time=shipped_at,
+            fired_at=shipped_at + dt.timedelta(days=days),
+            explanation=f"shipment of {issue.shipped_quantity:g} {issue.unit} of {issue.epc_class} to "
+            f"{issue.destination} not received {issue.days_in_transit:g} days after shipping "
+            f"(allowed {days:g})",
+            evidence={
+                "destination": issue.destination,
+                "origin": issue.origin,
+                "shipped_quantity": issue.shipped_quantity,
+                "unit": issue.unit,
+                "days_in_transit": issue.days_in_transit,
+                "transit_days": days,
+            },
+        )
+
+
+class ShipmentShort(_TransitRule):
+    """A receipt of less than was shipped (beyond a relative tolerance)."""
+
+    name = "shipment_short"
+    typology = "shipment_short"
+    scope = Scope.AUTHORITY
+    numbers = ("tolerance_fraction",)
+    kind = "quantity_mismatch"
+
+    def _finding(self, issue: object, shipped_at: dt.datetime, days: float) -> RuleFinding | None:
+        from vigichem.ledger.balance_models import TransitIssue
+
+        assert isinstance(issue, TransitIssue)
+        received = issue.received_quantity or 0.0
+        missing = issue.shipped_quantity - received
+        if missing <= self.params["tolerance_fraction"] * issue.shipped_quantity:
+            return None  # received more than shipped, or within tolerance: not a loss
+        received_at = _aware(issue.received_at) if issue.received_at else shipped_at
+        hashes = tuple(h for h in (issue.shipment_event, issue.receipt_event) if h)
+        return RuleFinding(
+            subject_type=SubjectType.SHIPMENT,
+            subject_id=issue.shipment_event,
+            event_hash_ids=hashes,
+            first_event_time=shipped_at,
+            last_event_time=received_at,
+            fired_at=received_at,
+            explanation=f"shipment of {issue.shipped_quantity:g} {issue.unit} of {issue.epc_class} received "
+            f"short: {received:g} {issue.unit} ({missing:g} missing)",
+            evidence={
+                "destination": issue.destination,
+                "shipped_quantity": issue.shipped_quantity,
+                "received_quantity": received,
+                "missing": round(missing, 6),
+                "unit": issue.unit,
+            },
+        )

@@ -1,0 +1,136 @@
+"""Purchase-pattern rules: split purchases (one seller, several sellers) and unusual combinations.
+
+EU 2019/1148 Art. 9(1)(c) names "quantities, combinations or concentrations ... unusual for legitimate use";
+a purchase split into several small ones below a level is the classic way to stay under a seller's
+attention, and only the authority, which sees every seller, can link purchases at several sellers (through
+the pseudonymous party reference, the same buyer at every counter of the node).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from vigichem.detect.context import DetectionState, Purchase
+from vigichem.detect.facts import EventFacts
+from vigichem.detect.models import Scope, SubjectType
+from vigichem.detect.rule import Rule, RuleFinding
+
+__all__ = ["SplitPurchase", "SplitPurchaseMultiSeller", "UnusualCombination"]
+
+
+def _finding(
+    subject: str, purchases: list[Purchase], now: EventFacts, explanation: str, evidence: dict[str, object]
+) -> RuleFinding:
+    return RuleFinding(
+        subject_type=SubjectType.PARTY,
+        subject_id=subject,
+        event_hash_ids=tuple(p.hash_id for p in purchases),
+        first_event_time=purchases[0].time,
+        last_event_time=purchases[-1].time,
+        fired_at=now.event_time,
+        explanation=explanation,
+        evidence=evidence,
+    )
+
+
+def _current(facts: EventFacts) -> Purchase:
+    return Purchase(facts.hash_id, facts.event_time, facts.site, facts.customer_type, facts.regulated_kg())
+
+
+class SplitPurchase(Rule):
+    """Several purchases of one regulated substance at one seller, each below a level, together above it."""
+
+    name = "split_purchase"
+    typology = "split_purchase"
+    scope = Scope.OPERATOR
+    numbers: ClassVar[tuple[str, ...]] = ("window_days", "min_purchases", "level_kg")
+    multi_seller = False
+
+    def check(self, facts: EventFacts, state: DetectionState) -> list[RuleFinding]:
+        """Fire when the buyer's small purchases of a substance within the window add up above the level."""
+        if facts.kind != "sale" or not facts.party_ref:
+            return []
+        level = self.params["level_kg"]
+        since = facts.event_time - dt.timedelta(days=self.params["window_days"])
+        history = [*state.purchases(facts.party_ref, since), _current(facts)]
+        names = facts.substance_names()
+        findings = []
+        for substance, amount in facts.regulated_kg().items():
+            if amount >= level:
+                continue
+            small = [p for p in history if 0 < p.regulated_kg.get(substance, 0.0) < level]
+            if not self.multi_seller:
+                small = [p for p in small if p.site == facts.site]
+            sellers = {p.site for p in small}
+            total = sum(p.regulated_kg[substance] for p in small)
+            if len(small) < self.params["min_purchases"] or total <= level:
+                continue
+            if self.multi_seller and len(sellers) < self.params["min_sellers"]:
+                continue
+            where = f"at {len(sellers)} sellers" if self.multi_seller else "at one seller"
+            findings.append(
+                _finding(
+                    facts.party_ref,
+                    small,
+                    facts,
+                    f"{len(small)} purchases of {names.get(substance, substance)} {where} within "
+                    f"{self.params['window_days']:g} days, each below {level:g} kg, total {total:.3g} kg",
+                    {
+                        "substance": substance,
+                        "purchases": len(small),
+                        "sellers": len(sellers),
+                        "total_kg": round(total, 6),
+                        "level_kg": level,
+                        "window_days": self.params["window_days"],
+                    },
+                )
+            )
+        return findings
+
+
+class SplitPurchaseMultiSeller(SplitPurchase):
+    """The same split across several sellers: visible only at authority scope, linked by the party key."""
+
+    name = "split_purchase_multi_seller"
+    typology = "split_purchase_multi_seller"
+    scope = Scope.AUTHORITY
+    numbers = ("window_days", "min_purchases", "min_sellers", "level_kg")
+    multi_seller = True
+
+
+class UnusualCombination(Rule):
+    """Several different regulated substances bought by one private buyer within a window."""
+
+    name = "unusual_combination"
+    typology = "unusual_combination"
+    scope = Scope.AUTHORITY
+    numbers = ("window_days", "min_substances")
+    name_lists = ("customer_types",)
+
+    def check(self, facts: EventFacts, state: DetectionState) -> list[RuleFinding]:
+        """Fire when this purchase brings the buyer's distinct regulated substances to the minimum."""
+        if facts.kind != "sale" or not facts.party_ref:
+            return []
+        if facts.customer_type not in self.config.names("customer_types"):
+            return []
+        current = set(facts.regulated_kg())
+        since = facts.event_time - dt.timedelta(days=self.params["window_days"])
+        history = [*state.purchases(facts.party_ref, since), _current(facts)]
+        before = {s for p in history[:-1] for s in p.regulated_kg}
+        combined = before | current
+        if not (current - before) or len(combined) < self.params["min_substances"]:
+            return []
+        relevant = [p for p in history if p.regulated_kg]
+        names = facts.substance_names()
+        listed = ", ".join(sorted(names.get(s, s) for s in combined))
+        return [
+            _finding(
+                facts.party_ref,
+                relevant,
+                facts,
+                f"a private buyer bought {len(combined)} different regulated substances ({listed}) "
+                f"within {self.params['window_days']:g} days",
+                {"substances": sorted(combined), "window_days": self.params["window_days"]},
+            )
+        ]
