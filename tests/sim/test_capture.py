@@ -1,0 +1,74 @@
+"""A simulated run goes through the real capture into a SQLite node; the balance shows what was planted.
+
+The run is the invented 30-day chain of ``conftest.SMALL``; nothing else is stored in the node.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from tests.sim.conftest import SMALL, all_events, read_jsonl
+from vigichem.ledger import MasterData, capture, compute_balance, init_node
+from vigichem.ledger.node import Node
+
+
+@pytest.fixture(scope="module")
+def captured(run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """A node with the run's master data loaded and every document captured."""
+    node = init_node(tmp_path_factory.mktemp("node") / "data", "simulation test", "FR")
+    MasterData(node.engine).load(run_dir / "masterdata.yaml")
+    for path in sorted((run_dir / "documents").glob("*.json")):
+        result = capture(node.store, path.read_bytes(), signer=node.signer)
+        assert result.duplicates == []  # every simulated event is distinct
+    yield node
+    node.close()
+
+
+def test_every_document_is_accepted_and_every_event_stored(captured: Node, run_dir: Path) -> None:
+    with captured.engine.connect() as connection:
+        stored = connection.execute(text("SELECT count(*) FROM ledger_events")).scalar_one()
+    assert stored == len(all_events(run_dir))
+
+
+def test_every_label_names_stored_events(captured: Node, run_dir: Path) -> None:
+    with captured.engine.connect() as connection:
+        stored = {row[0] for row in connection.execute(text("SELECT hash_id FROM ledger_events"))}
+    labels = read_jsonl(run_dir / "labels.jsonl")
+    assert labels
+    for label in labels:
+        assert set(label["event_hash_ids"]) <= stored, label["case"]
+
+
+def test_balance_shows_exactly_the_planted_losses(captured: Node, run_dir: Path) -> None:
+    end = dt.datetime.combine(SMALL.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    report = compute_balance(captured.engine, as_of=end)
+    labels = read_jsonl(run_dir / "labels.jsonl")
+
+    def subjects(typology: str) -> set[str]:
+        return {label["subject"]["id"] for label in labels if label["typology"] == typology}
+
+    short_sites = {
+        lot.site
+        for lot in report.lots
+        if lot.movements.counted is not None
+        and lot.movements.expected_at_count is not None
+        and lot.movements.counted < lot.movements.expected_at_count - 1e-9
+    }
+    over_sites = {
+        lot.site
+        for lot in report.lots
+        if lot.movements.counted is not None
+        and lot.movements.expected_at_count is not None
+        and lot.movements.counted > lot.movements.expected_at_count + 1e-9
+    }
+    assert short_sites == subjects("theft_loss")
+    assert over_sites == set()
+    not_received = {issue.shipment_event for issue in report.transit if issue.kind == "not_received"}
+    mismatched = {issue.shipment_event for issue in report.transit if issue.kind == "quantity_mismatch"}
+    assert not_received == subjects("shipment_not_received")
+    assert mismatched == subjects("shipment_short")
