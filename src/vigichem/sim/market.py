@@ -21,6 +21,14 @@ from vigichem.sim import epcis
 from vigichem.sim.models import Customer, ProductSpec, SimConfig
 from vigichem.sim.population import Population
 
+_CUSTOMER_REF = f"{ext.PREFIX}:{ext.CUSTOMER_REF}"
+_PAYMENT = f"{ext.PREFIX}:{ext.PAYMENT_METHOD}"
+_END_USE = f"{ext.PREFIX}:{ext.STATED_END_USE}"
+_ID_VERIFIED = f"{ext.PREFIX}:{ext.ID_VERIFIED}"
+_CUSTOMER_TYPE = f"{ext.PREFIX}:{ext.CUSTOMER_TYPE}"
+_DELIVERY_TYPE = f"{ext.PREFIX}:{ext.DELIVERY_TYPE}"
+_DELIVERY_REF = f"{ext.PREFIX}:{ext.DELIVERY_REF}"
+
 Lots = list[list[Any]]  # [[epc_class, quantity], ...] oldest first
 
 
@@ -238,17 +246,17 @@ class Market:
                 payment = "card"
             else:
                 payment = self.rng.choices(("card", "cash", "mobile"), (70, 25, 5))[0]
-        fields = ext.build_extensions(
-            customer_ref=customer.ref,
-            payment_method=payment,
-            stated_end_use=None
-            if omit_end_use or not spec.controlled
-            else (end_use or self.rng.choice(spec.end_uses)),
-            id_verified=(True if id_verified is None else id_verified) if spec.controlled else None,
-            customer_type=customer.customer_type,
-            delivery_type=delivery,
-            delivery_ref=None if delivery == "counter" else customer.address_ref,
-        )
+        # Written directly rather than through ext.build_extensions: its checks cost a third of the run
+        # time, and the values come from the vocabularies it checks (the tests check every event).
+        fields: dict[str, Any] = {_CUSTOMER_REF: customer.ref, _PAYMENT: payment}
+        if spec.controlled and not omit_end_use:
+            fields[_END_USE] = end_use or self.rng.choice(spec.end_uses)
+        if spec.controlled:
+            fields[_ID_VERIFIED] = True if id_verified is None else id_verified
+        fields[_CUSTOMER_TYPE] = customer.customer_type
+        fields[_DELIVERY_TYPE] = delivery
+        if delivery != "counter":
+            fields[_DELIVERY_REF] = customer.address_ref
         return self.emit(moment, epcis.sale(moment, self._location(site), quantities, spec.unit, fields), tag)
 
     def consume(self, site: str, product: str, quantity: float, moment: dt.datetime) -> None:
