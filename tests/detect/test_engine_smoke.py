@@ -10,7 +10,7 @@ from vigichem.ledger.store import LedgerStore
 def test_split_purchase_one_seller(loaded: LedgerStore) -> None:
     detector = DetectionEngine(loaded.engine, "EU")
     alerts = []
-    for day in range(3):
+    for day in range(4):
         alerts += detector.capture(loaded, document(sale(at(day), "pty-a1", 6.0)))[1]
     print([a.to_dict() for a in alerts], detector.report.skipped)
     assert [a.typology for a in alerts] == ["split_purchase"]

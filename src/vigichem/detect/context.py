@@ -44,11 +44,17 @@ class DetectionState:
         self._by_type: dict[tuple[str, str], list[float]] = defaultdict(list)
         self._delivery: dict[str, dict[str, tuple[dt.datetime, str]]] = defaultdict(dict)
         self._alerted: dict[tuple[str, str, str, str | None], dt.datetime] = {}
+        self._shortfalls: dict[tuple[str, str], float] = {}
+        self._book: dict[tuple[str, str, str], float] = {}
         self.observed = 0
 
     # ---- updating -------------------------------------------------------------------------------------
     def observe(self, facts: EventFacts) -> None:
-        """Add a sale's facts to the windows and histories (other kinds of events are not kept)."""
+        """Add an event's movements to the running book stock, and a sale's facts to the windows."""
+        if facts.site is not None:
+            for epc_class, unit, delta in facts.book:
+                key = (facts.site, epc_class, unit)
+                self._book[key] = self._book.get(key, 0.0) + delta
         if facts.kind != "sale":
             return
         self.observed += 1
@@ -96,6 +102,16 @@ class DetectionState:
     def delivery_parties(self, delivery_ref: str, since: dt.datetime) -> dict[str, tuple[dt.datetime, str]]:
         """Parties with deliveries to ``delivery_ref`` at or after ``since``: party → (time, hash ID)."""
         return {p: v for p, v in self._delivery.get(delivery_ref, {}).items() if v[0] >= since}
+
+    def book_stock(self, site: str, epc_class: str, unit: str) -> float:
+        """The running book stock of a lot at a site (movements observed so far, in the lot's base unit)."""
+        return self._book.get((site, epc_class, unit), 0.0)
+
+    def last_shortfall(self, site: str, epc_class: str, now: float) -> float:
+        """The shortfall (book minus counted) at the lot's previous count (0 at first); records ``now``."""
+        previous = self._shortfalls.get((site, epc_class), 0.0)
+        self._shortfalls[(site, epc_class)] = now
+        return max(0.0, previous)
 
     # ---- alert cooldown -------------------------------------------------------------------------------
     def recently_alerted(

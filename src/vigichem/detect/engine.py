@@ -121,7 +121,7 @@ class DetectionEngine:
             try:
                 findings = rule.check(facts, self.state)
                 if isinstance(rule, LedgerRule) and self.engine is not None:
-                    findings = findings + rule.on_event(self.engine, facts)
+                    findings = findings + rule.on_event(self.engine, facts, self.state)
             except (VigichemError, ValueError, KeyError, TypeError, ArithmeticError) as error:
                 # A rule that cannot judge one event must not stop detection: the skip is reported.
                 message = (

@@ -20,7 +20,15 @@ from vigichem.ledger import extensions as ext
 from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata_models import RegisteredProduct
 
-__all__ = ["Catalogue", "EventFacts", "Line", "SubstanceAmount", "event_facts", "parse_event_time"]
+__all__ = [
+    "Catalogue",
+    "EventFacts",
+    "Line",
+    "SubstanceAmount",
+    "book_unit",
+    "event_facts",
+    "parse_event_time",
+]
 
 SALE_STEPS = frozenset({"retail_selling", "dispensing"})
 
@@ -66,6 +74,7 @@ class EventFacts:
     stated_end_use: str | None
     lines: tuple[Line, ...]
     destination: str | None = None
+    book: tuple[tuple[str, str, float], ...] = ()  # (epcClass, unit, signed quantity) moved at ``site``
 
     def regulated_kg(self) -> dict[str, float]:
         """kg per regulated substance key over all lines (substances whose mass is unknown are left out)."""
@@ -153,7 +162,9 @@ def _mass_kg(product: RegisteredProduct | None, quantity: float, uom: str | None
         return float(value)
     if product is not None and product.density_kg_per_l:
         return float(value) * product.density_kg_per_l
-    return None
+    # No registered density: 1 kg per litre, the order of magnitude of the aqueous solutions sold (a rule
+    # compares amounts with levels and medians, so the approximation shifts nothing by much).
+    return float(value)
 
 
 def _substances(
@@ -183,6 +194,61 @@ def _substances(
             # regulated only through the designer-precursor rule, which screens them as of the sale date.
             amount = None if kg is None else kg * percent / 100
             out.append(SubstanceAmount(key, None, percent, amount, regulated=False, flagged=True))
+    return tuple(out)
+
+
+_BOOK_SIGNS = {
+    "commissioning": 1.0,
+    "receiving": 1.0,
+    "shipping": -1.0,
+    "retail_selling": -1.0,
+    "dispensing": -1.0,
+}
+
+
+def book_unit(quantity: float, uom: str | None) -> tuple[str, float]:
+    """A quantity in the balance's unit: kg or L for a mass or volume code, else as counted (``EA``)."""
+    from vigichem.ledger.units import UNITS, to_base
+
+    if uom is None or uom not in UNITS:
+        return uom or "EA", quantity
+    value, base = to_base(quantity, uom)
+    return str(base), float(value)
+
+
+def _elements(event: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = event.get(key)
+    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
+
+
+def _book_sign(event: Mapping[str, Any]) -> float:
+    step = str(event.get("bizStep") or "").rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    action = event.get("action")
+    if action == "DELETE":
+        return -1.0 if step == "destroying" else 0.0
+    if step == "commissioning":
+        return 1.0 if action == "ADD" else 0.0
+    return _BOOK_SIGNS.get(step, 0.0)
+
+
+def _book(event: Mapping[str, Any]) -> tuple[tuple[str, str, float], ...]:
+    """The movements of an event for the running book stock, counted as the ledger's balance counts them."""
+    signed: list[tuple[Mapping[str, Any], float]] = []
+    if event.get("type") == "TransformationEvent":
+        signed += [(e, -1.0) for e in _elements(event, "inputQuantityList")]
+        signed += [(e, 1.0) for e in _elements(event, "outputQuantityList")]
+    elif event.get("type") == "ObjectEvent" and (sign := _book_sign(event)):
+        signed += [(e, sign) for e in _elements(event, "quantityList")]
+    out = []
+    for element, sign in signed:
+        epc_class, quantity, uom = element.get("epcClass"), element.get("quantity"), element.get("uom")
+        if (
+            isinstance(epc_class, str)
+            and isinstance(quantity, int | float)
+            and not isinstance(quantity, bool)
+        ):
+            unit, value = book_unit(float(quantity), uom if isinstance(uom, str) else None)
+            out.append((epc_class, unit, sign * value))
     return tuple(out)
 
 
@@ -248,4 +314,5 @@ def event_facts(
         stated_end_use=text(ext.STATED_END_USE),
         lines=tuple(lines),
         destination=_destination(event),
+        book=_book(event),
     )

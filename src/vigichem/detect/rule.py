@@ -88,7 +88,7 @@ class Rule:
 class LedgerRule(Rule):
     """A rule over the ledger as a whole: a stock count, or shipments against receipts, as of a moment."""
 
-    def on_event(self, engine: Engine, facts: EventFacts) -> list[RuleFinding]:
+    def on_event(self, engine: Engine, facts: EventFacts, state: DetectionState) -> list[RuleFinding]:
         """Findings triggered by a stored event (e.g. a stock count); default none."""
         return []
 

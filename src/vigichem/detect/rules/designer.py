@@ -34,7 +34,7 @@ def watch_reasons(substance: str, jurisdiction: str, on: dt.date) -> tuple[str, 
 
 
 class DesignerPrecursor(Rule):
-    """Any event moving a product whose substance screening watches on that date."""
+    """A sale of a product whose substance screening watches on that date."""
 
     name = "designer_precursor"
     typology = "designer_precursor"
@@ -46,7 +46,9 @@ class DesignerPrecursor(Rule):
 
     def check(self, facts: EventFacts, state: DetectionState) -> list[RuleFinding]:
         """Screen the flagged substances of the event's products as of the event date."""
-        if facts.kind not in ("sale", "shipment", "receipt"):
+        # Sales only: the buyer is the subject to look at; the same product's imports and transfers between
+        # operators would repeat the pattern at every hop.
+        if facts.kind != "sale":
             return []
         findings = []
         seen: set[str] = set()

@@ -1,9 +1,9 @@
 """Indicators at the sale (EU 2019/1148 Art. 9(1)(a)-(e); Commission Guidelines 2020/C 210/01, Section V).
 
 Each finding names its indicator in ``detail``: ``cash`` (cash payment above a level), ``no_id`` (the buyer
-did not show an identity document), ``no_end_use`` (no end use stated), ``delivery_address`` (a private
-address or PO box for a company's order), ``shared_delivery`` (many unrelated buyers delivering to one
-address, linked by the keyed delivery reference; authority scope, subject the address).
+did not show an identity document), ``no_end_use`` (no end use stated), ``private_address_company_order`` (a
+private address or PO box for a company's order), ``many_buyers_one_address`` (many unrelated buyers
+delivering to one address, linked by the keyed delivery reference; authority scope, subject the address).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class SaleIndicator(Rule):
             where = "a PO box" if facts.delivery_type == "po_box" else "a private address"
             found.append(
                 (
-                    "delivery_address",
+                    "private_address_company_order",
                     f"a {facts.customer_type} order delivered to {where}",
                     {"customer_type": facts.customer_type, "delivery_type": facts.delivery_type},
                 )
@@ -98,6 +98,6 @@ class SaleIndicator(Rule):
             explanation=f"{len(parties)} different buyers had regulated goods delivered to one address "
             f"within {window:g} days",
             evidence={"buyers": len(parties), "window_days": window},
-            detail="shared_delivery",
+            detail="many_buyers_one_address",
             scope=Scope.AUTHORITY,
         )

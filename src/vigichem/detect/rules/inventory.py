@@ -11,7 +11,9 @@ import datetime as dt
 
 from sqlalchemy import Engine
 
+from vigichem.detect.context import DetectionState
 from vigichem.detect.facts import EventFacts
+from vigichem.detect.facts import book_unit as _book_unit
 from vigichem.detect.models import Scope, SubjectType
 from vigichem.detect.rule import LedgerRule, RuleFinding
 
@@ -34,35 +36,49 @@ class TheftLoss(LedgerRule):
         """Every count is its own evidence; alerts are de-duplicated by fingerprint only."""
         return 0.0
 
-    def on_event(self, engine: Engine, facts: EventFacts) -> list[RuleFinding]:
-        """On a stock count: compare each counted lot with its book stock as of the count."""
+    def on_event(self, engine: Engine, facts: EventFacts, state: DetectionState) -> list[RuleFinding]:
+        """On a stock count: compare each counted lot with its book stock as of the count.
+
+        The running book of the state screens every count cheaply; a shortfall is confirmed with the
+        ledger's balance (:func:`~vigichem.ledger.balance.compute_balance`, which also honours corrections)
+        before it alerts. A count does not reset the book stock (docs/balance.md), so a loss stays in every
+        later count's discrepancy: only the growth of the shortfall since the lot's previous count is new.
+        """
         if facts.kind != "count" or not facts.site:
+            return []
+        suspects: dict[str, float] = {}
+        for line in facts.lines:
+            unit, counted = _book_unit(line.quantity, line.uom)
+            book = state.book_stock(facts.site, line.epc_class, unit)
+            shortfall = book - counted
+            previous = state.last_shortfall(facts.site, line.epc_class, shortfall)
+            if shortfall - previous > self._tolerance(book):
+                suspects[line.epc_class] = previous
+        if not suspects:
             return []
         from vigichem.ledger.balance import compute_balance
 
         report = compute_balance(engine, site=facts.site, as_of=facts.event_time)
-        counted_classes = {line.epc_class for line in facts.lines}
         findings = []
         for lot in report.lots:
             movements = lot.movements
-            if lot.epc_class not in counted_classes or movements.counted is None:
+            if lot.epc_class not in suspects or movements.counted is None:
                 continue
             expected = movements.expected_at_count or 0.0
-            missing = expected - movements.counted
-            tolerance = max(self.params["tolerance_kg"], self.params["tolerance_fraction"] * abs(expected))
-            if missing <= tolerance:
+            missing = expected - movements.counted - suspects[lot.epc_class]
+            if missing <= self._tolerance(expected):
                 continue
             findings.append(
                 RuleFinding(
                     subject_type=SubjectType.SITE,
-                    subject_id=lot.site_id or lot.site,
+                    subject_id=lot.site,
                     event_hash_ids=(facts.hash_id,),
                     first_event_time=facts.event_time,
                     last_event_time=facts.event_time,
                     fired_at=facts.event_time,
                     explanation=f"stock count of {lot.product_id or lot.epc_class} lot {lot.lot or '-'}: "
                     f"{movements.counted:.6g} {lot.unit} counted, {expected:.6g} {lot.unit} expected, "
-                    f"{missing:.6g} {lot.unit} missing",
+                    f"{missing:.6g} {lot.unit} newly missing",
                     evidence={
                         "epc_class": lot.epc_class,
                         "counted": movements.counted,
@@ -73,6 +89,9 @@ class TheftLoss(LedgerRule):
                 )
             )
         return findings
+
+    def _tolerance(self, expected: float) -> float:
+        return max(self.params["tolerance_kg"], self.params["tolerance_fraction"] * abs(expected))
 
 
 class _TransitRule(LedgerRule):

@@ -39,19 +39,19 @@ def _current(facts: EventFacts) -> Purchase:
 
 
 class SplitPurchase(Rule):
-    """Several purchases of one regulated substance at one seller, each below a level, together above it."""
+    """Frequent small purchases of one regulated substance at one seller, adding up within a window."""
 
     name = "split_purchase"
     typology = "split_purchase"
     scope = Scope.OPERATOR
-    numbers: ClassVar[tuple[str, ...]] = ("window_days", "min_purchases", "level_kg")
+    numbers: ClassVar[tuple[str, ...]] = ("window_days", "min_purchases", "max_single_kg", "min_total_kg")
     multi_seller = False
 
     def check(self, facts: EventFacts, state: DetectionState) -> list[RuleFinding]:
-        """Fire when the buyer's small purchases of a substance within the window add up above the level."""
+        """Fire when the buyer's small purchases of a substance within the window are many and add up."""
         if facts.kind != "sale" or not facts.party_ref:
             return []
-        level = self.params["level_kg"]
+        level = self.params["max_single_kg"]
         since = facts.event_time - dt.timedelta(days=self.params["window_days"])
         history = [*state.purchases(facts.party_ref, since), _current(facts)]
         names = facts.substance_names()
@@ -64,7 +64,7 @@ class SplitPurchase(Rule):
                 small = [p for p in small if p.site == facts.site]
             sellers = {p.site for p in small}
             total = sum(p.regulated_kg[substance] for p in small)
-            if len(small) < self.params["min_purchases"] or total <= level:
+            if len(small) < self.params["min_purchases"] or total < self.params["min_total_kg"]:
                 continue
             if self.multi_seller and len(sellers) < self.params["min_sellers"]:
                 continue
@@ -81,7 +81,7 @@ class SplitPurchase(Rule):
                         "purchases": len(small),
                         "sellers": len(sellers),
                         "total_kg": round(total, 6),
-                        "level_kg": level,
+                        "max_single_kg": level,
                         "window_days": self.params["window_days"],
                     },
                 )
@@ -95,7 +95,13 @@ class SplitPurchaseMultiSeller(SplitPurchase):
     name = "split_purchase_multi_seller"
     typology = "split_purchase_multi_seller"
     scope = Scope.AUTHORITY
-    numbers = ("window_days", "min_purchases", "min_sellers", "level_kg")
+    numbers = (
+        "window_days",
+        "min_purchases",
+        "min_sellers",
+        "max_single_kg",
+        "min_total_kg",
+    )
     multi_seller = True
 
 
