@@ -228,7 +228,8 @@ class Decider:
     def _legal_reason(self, sale: ProposedSale, finding: Any, percent: float | None) -> Reason:
         list_id = _list_id(finding.list)
         private = sale.customer_type == "private"
-        what = f"{finding.component or 'the product'} ({finding.list} {finding.entry}, {finding.status})"
+        entry = "" if finding.entry in finding.list else f" {finding.entry}"
+        what = f"{finding.component or 'the product'} ({finding.list}{entry}, {finding.status})"
         if list_id == ANNEX_I and finding.status == "restricted" and private:
             upper, permitted = _licence_limits(finding, sale.jurisdiction)
             basis = f"{finding.source}; Regulation (EU) 2019/1148, Art. 5(1) and 5(3)"
