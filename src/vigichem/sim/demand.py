@@ -156,9 +156,9 @@ class Demand:
         shops = market.population.by_role("shop_counter")
         for _ in range(poisson(rng, len(shops) * 0.02)):
             shop = rng.choice(shops)
-            held = [p for (s, p), lots in market.stock.items() if s == shop.id and lots]
+            held = [p for p in market.products if market.on_hand(shop.id, p) > 0]
             if held:
-                market.dispose(shop.id, rng.choice(sorted(held)), 1.0, market.at(19))
+                market.dispose(shop.id, rng.choice(held), 1.0, market.at(19))
 
     def _counts(self) -> None:
         market = self.market

@@ -61,10 +61,17 @@ class Population:
     supplier_of: dict[tuple[str, str], str] = field(default_factory=dict)  # (site, product) -> upstream site
     makers: dict[str, str] = field(default_factory=dict)  # product -> producing or importing site
     b2b: list[tuple[SimSite, tuple[str, ...], float]] = field(default_factory=list)
+    _by_role: dict[tuple[SiteRole, ...], list[SimSite]] = field(default_factory=dict)
+    _sites_seen: int = 0
 
     def by_role(self, *roles: SiteRole) -> list[SimSite]:
-        """Sites with one of ``roles``, in creation order."""
-        return [s for s in self.sites.values() if s.role in roles]
+        """Sites with one of ``roles``, in creation order (cached: sites are all created before the run)."""
+        if len(self.sites) != self._sites_seen:
+            self._by_role.clear()
+            self._sites_seen = len(self.sites)
+        if roles not in self._by_role:
+            self._by_role[roles] = [s for s in self.sites.values() if s.role in roles]
+        return self._by_role[roles]
 
 
 def _mailbox(name: str) -> str:
