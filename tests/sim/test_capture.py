@@ -6,15 +6,19 @@ The run is the invented 30-day chain of ``conftest.SMALL``; nothing else is stor
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from tests.sim.conftest import SMALL, all_events, read_jsonl
+from vigichem.cli import app
 from vigichem.ledger import MasterData, capture, compute_balance, init_node
 from vigichem.ledger.node import Node
+from vigichem.settings import get_settings
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +76,23 @@ def test_balance_shows_exactly_the_planted_losses(captured: Node, run_dir: Path)
     mismatched = {issue.shipment_event for issue in report.transit if issue.kind == "quantity_mismatch"}
     assert not_received == subjects("shipment_not_received")
     assert mismatched == subjects("shipment_short")
+
+
+def test_vigichem_balance_shows_the_theft_and_the_lost_shipment(
+    captured: Node, run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIGICHEM_DATA_DIR", str(captured.data_dir))
+    monkeypatch.delenv("VIGICHEM_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        as_of = f"{SMALL.end + dt.timedelta(days=1)}T00:00:00+00:00"
+        result = CliRunner().invoke(app, ["balance", "--as-of", as_of, "--format", "json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    labels = read_jsonl(run_dir / "labels.jsonl")
+    thefts = {label["subject"]["id"] for label in labels if label["typology"] == "theft_loss"}
+    lost = {label["subject"]["id"] for label in labels if label["typology"] == "shipment_not_received"}
+    assert {lot["site"] for lot in report["lots"] if (lot["discrepancy"] or 0) < 0} == thefts
+    assert {t["shipment_event"] for t in report["transit"] if t["kind"] == "not_received"} == lost
