@@ -1,0 +1,72 @@
+"""Alerts, cases, the audit trail and suspicious-transaction reports (STR). See ``docs/cases.md``.
+
+:func:`record_alerts` turns detection alerts into cases grouped by subject; the workflow functions
+(:func:`triage`, :func:`investigate`, :func:`mark_reported`, :func:`close`, :func:`assign`, :func:`comment`)
+act on them with an append-only, hash-chained audit trail (:func:`verify_audit`); :func:`build_report` and
+:func:`render_pdf` produce the STR as JSON and as a PDF (English or French).
+"""
+
+from typing import Any
+
+from vigichem.cases.models import (
+    REPORTING_DEADLINE,
+    TRANSITIONS,
+    AuditEntry,
+    AuditReport,
+    Case,
+    CaseAlert,
+    CaseStatus,
+    RecordResult,
+    Resolution,
+)
+from vigichem.cases.service import (
+    assign,
+    audit_trail,
+    close,
+    comment,
+    get_case,
+    investigate,
+    list_cases,
+    mark_reported,
+    record_alerts,
+    transition,
+    triage,
+    verify_audit,
+)
+
+# The report screens substances with RDKit and the PDF needs reportlab: loaded on first use, so that
+# migrations and the CLI start without them.
+_LAZY: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "REPORTING_DEADLINE",
+    "TRANSITIONS",
+    "AuditEntry",
+    "AuditReport",
+    "Case",
+    "CaseAlert",
+    "CaseStatus",
+    "RecordResult",
+    "Resolution",
+    "assign",
+    "audit_trail",
+    "close",
+    "comment",
+    "get_case",
+    "investigate",
+    "list_cases",
+    "mark_reported",
+    "record_alerts",
+    "transition",
+    "triage",
+    "verify_audit",
+]

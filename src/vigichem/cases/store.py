@@ -1,0 +1,236 @@
+"""Persistence of cases: serialised write transactions, rows to records, the hash-chained audit trail.
+
+Writers go through :func:`write_transaction`: on SQLite the transaction starts with ``BEGIN IMMEDIATE`` (the
+database write lock), on PostgreSQL it takes a transaction-level advisory lock. Two writers therefore never
+read the same audit-chain head or both open a case for one subject.
+
+Each audit entry's ``entry_hash`` is SHA-256 over the previous entry's hash and the entry's own fields, so
+the trail is one chain from :data:`GENESIS`: the database triggers refuse ``UPDATE``/``DELETE``, and the chain
+shows any row that was forged, altered or removed behind their back (:func:`check_chain`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, insert, select, text, update
+
+from vigichem.cases import tables as t
+from vigichem.cases.models import (
+    FINAL_STATUSES,
+    AuditEntry,
+    AuditReport,
+    Case,
+    CaseAlert,
+    CaseStatus,
+    Resolution,
+)
+from vigichem.errors import NotFound
+from vigichem.ledger.db import WRITE_LOCK, is_postgresql
+
+__all__ = [
+    "GENESIS",
+    "append_audit",
+    "check_chain",
+    "entry_hash",
+    "load_case",
+    "open_case_for",
+    "select_cases",
+    "write_transaction",
+]
+
+GENESIS = "0" * 64
+"""The ``prev_hash`` of the first audit entry."""
+
+_ADVISORY_LOCK_KEY = 0x5649_4743_4153  # "VIGCAS": one lock for every case writer on PostgreSQL
+_NULL = "\x00"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that holds the case writers' lock until commit."""
+    with engine.connect().execution_options(**WRITE_LOCK) as connection, connection.begin():
+        if is_postgresql(engine):
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+        yield connection
+
+
+def entry_hash(
+    prev_hash: str,
+    case_id: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    field: str | None,
+    old_value: str | None,
+    new_value: str | None,
+) -> str:
+    """The SHA-256 (hex) that chains one audit entry to the previous one."""
+    parts = [prev_hash, str(case_id), at.isoformat(), actor, action]
+    parts += [_NULL if value is None else value for value in (field, old_value, new_value)]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def append_audit(
+    connection: Connection,
+    case_id: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    field: str | None = None,
+    old_value: str | None = None,
+    new_value: str | None = None,
+) -> None:
+    """Append one entry to the audit trail (call inside :func:`write_transaction`)."""
+    head = connection.execute(select(t.audit.c.entry_hash).order_by(t.audit.c.id.desc()).limit(1)).scalar()
+    prev = head or GENESIS
+    # Stored times are truncated to microseconds by both backends; hash exactly what is stored.
+    connection.execute(
+        insert(t.audit).values(
+            case_id=case_id,
+            at=at,
+            actor=actor,
+            action=action,
+            field=field,
+            old_value=old_value,
+            new_value=new_value,
+            prev_hash=prev,
+            entry_hash=entry_hash(prev, case_id, at, actor, action, field, old_value, new_value),
+        )
+    )
+
+
+def _audit_entry(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(**dict(row._mapping))
+
+
+def audit_entries(connection: Connection, case_id: int | None = None) -> list[AuditEntry]:
+    """Audit entries in order (all, or one case's)."""
+    query = select(t.audit).order_by(t.audit.c.id)
+    if case_id is not None:
+        query = query.where(t.audit.c.case_id == case_id)
+    return [_audit_entry(row) for row in connection.execute(query)]
+
+
+def check_chain(connection: Connection) -> AuditReport:
+    """Recompute the whole chain; report the first entry whose links or hash do not hold."""
+    prev = GENESIS
+    count = 0
+    for entry in audit_entries(connection):
+        count += 1
+        if entry.prev_hash != prev:
+            return AuditReport(
+                count, False, entry.id, "its previous-hash link does not match the entry before"
+            )
+        expected = entry_hash(
+            prev,
+            entry.case_id,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.field,
+            entry.old_value,
+            entry.new_value,
+        )
+        if entry.entry_hash != expected:
+            return AuditReport(count, False, entry.id, "its content does not match its hash")
+        prev = entry.entry_hash
+    return AuditReport(count, True)
+
+
+def _alert(row: Row[Any]) -> CaseAlert:
+    values = dict(row._mapping)
+    values.pop("case_id")
+    values.pop("recorded_at")
+    values["evidence"] = json.loads(values.pop("evidence_json"))
+    values["event_hash_ids"] = tuple(json.loads(values.pop("event_hash_ids_json")))
+    return CaseAlert(**values)
+
+
+def _case(row: Row[Any], **extra: Any) -> Case:
+    values = dict(row._mapping)
+    values["status"] = CaseStatus(values["status"])
+    values["resolution"] = None if values["resolution"] is None else Resolution(values["resolution"])
+    return Case(**values, **extra)
+
+
+def load_case(connection: Connection, case_id: int, *, full: bool = True) -> Case:
+    """One case with its alerts, evidence and audit trail; :class:`NotFound` when there is none."""
+    row = connection.execute(select(t.cases).where(t.cases.c.id == case_id)).first()
+    if row is None:
+        raise NotFound(f"no case {case_id}", details={"case": case_id})
+    alerts = tuple(
+        _alert(alert)
+        for alert in connection.execute(
+            select(t.case_alerts)
+            .where(t.case_alerts.c.case_id == case_id)
+            .order_by(t.case_alerts.c.detected_at, t.case_alerts.c.fingerprint)
+        )
+    )
+    typologies = tuple(sorted({alert.typology for alert in alerts}))
+    if not full:
+        return _case(row, typologies=typologies)
+    evidence = tuple(
+        connection.scalars(
+            select(t.case_evidence.c.hash_id)
+            .where(t.case_evidence.c.case_id == case_id)
+            .order_by(t.case_evidence.c.added_at, t.case_evidence.c.hash_id)
+        )
+    )
+    return _case(
+        row,
+        typologies=typologies,
+        alerts=alerts,
+        evidence=evidence,
+        audit=tuple(audit_entries(connection, case_id)),
+    )
+
+
+def select_cases(
+    connection: Connection,
+    *,
+    statuses: Sequence[CaseStatus] = (),
+    assignee: str | None = None,
+    subject_id: str | None = None,
+) -> list[Case]:
+    """Cases (without alerts, evidence or audit) matching the filters, oldest first."""
+    query = select(t.cases).order_by(t.cases.c.id)
+    if statuses:
+        query = query.where(t.cases.c.status.in_([str(status) for status in statuses]))
+    if assignee is not None:
+        query = query.where(t.cases.c.assignee == assignee)
+    if subject_id is not None:
+        query = query.where(t.cases.c.subject_id == subject_id)
+    rows = list(connection.execute(query))
+    typologies: dict[int, set[str]] = {}
+    for case_id, typology in connection.execute(select(t.case_alerts.c.case_id, t.case_alerts.c.typology)):
+        typologies.setdefault(case_id, set()).add(typology)
+    return [_case(row, typologies=tuple(sorted(typologies.get(row.id, ())))) for row in rows]
+
+
+def open_case_for(
+    connection: Connection, subject_type: str, subject_id: str, jurisdiction: str
+) -> int | None:
+    """The id of the subject's case that is still open (not reported or closed), if any."""
+    final = [str(status) for status in FINAL_STATUSES]
+    return connection.execute(
+        select(t.cases.c.id)
+        .where(
+            t.cases.c.subject_type == subject_type,
+            t.cases.c.subject_id == subject_id,
+            t.cases.c.jurisdiction == jurisdiction,
+            t.cases.c.status.not_in(final),
+        )
+        .order_by(t.cases.c.id)
+        .limit(1)
+    ).scalar()
+
+
+def set_case(connection: Connection, case_id: int, **values: Any) -> None:
+    """Update columns of one case (the caller writes the matching audit entries)."""
+    connection.execute(update(t.cases).where(t.cases.c.id == case_id).values(**values))
