@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import filecmp
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -231,3 +234,16 @@ def test_a_start_after_every_listing_plants_no_designer_case_and_says_so(tmp_pat
     manifest, labels = simulate(SimConfig(seed=2, days=20, start=dt.date(2025, 1, 6)), tmp_path / "late")
     assert "designer_precursor" in manifest.not_planted
     assert not any(label.typology == "designer_precursor" for label in labels)
+
+
+def test_output_does_not_depend_on_string_hash_randomisation(tmp_path: Path) -> None:
+    """Two processes with different PYTHONHASHSEED write the same bytes (no set-order dependence)."""
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"hash{hash_seed}"
+        command = [sys.executable, "-c", "from vigichem.cli import main; main()"]
+        command += ["simulate", "--seed", "9", "--days", "12", "--out", str(out), "--quiet"]
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
+        outputs.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+    assert outputs[0] == outputs[1]

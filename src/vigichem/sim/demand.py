@@ -135,7 +135,9 @@ class Demand:
     def _reorders(self, day: dt.date) -> None:
         market, rng = self.market, self.rng
         sites = market.population.sites
-        for (site, product), lots in list(market.stock.items()):
+        touched, market.touched = market.touched, {}
+        for site, product in touched:
+            lots = market.stock[(site, product)]
             role = sites[site].role
             if role not in REORDER_AT or (site, product) in self.pending_orders:
                 continue

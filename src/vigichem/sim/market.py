@@ -52,6 +52,9 @@ class Market:
         self.rng = random.Random(f"{config.seed}:market")
         self.zone = dt.timezone(dt.timedelta(hours=config.utc_offset_hours))
         self.stock: dict[tuple[str, str], Lots] = {}
+        # Stock entries that went down since the last reorder check; a dict, not a set, so that the
+        # iteration order (and so the output) does not depend on string hash randomisation.
+        self.touched: dict[tuple[str, str], None] = {}
         self.day_events: list[Emitted] = []
         self.day = config.start
         self._order = 0
@@ -106,6 +109,7 @@ class Market:
 
     def take(self, site: str, product: str, quantity: float) -> epcis.Quantities:
         """Remove ``quantity`` first in, first out; the caller made sure enough is on hand."""
+        self.touched[(site, product)] = None
         lots = self.stock.get((site, product), [])
         taken: epcis.Quantities = []
         left = quantity
