@@ -147,3 +147,15 @@ def test_designer_precursor_before_its_listing_only(loaded: LedgerStore) -> None
     assert ("designer_precursor", "5413-05-8") in kinds(before)
     after = stream(loaded, sale(at(400), "pty-eapa2", 1.0, product="eapa"))
     assert "designer_precursor" not in [a.typology for a in after]
+
+
+def test_cold_start_private_buyer_of_many_trade_items(loaded: LedgerStore) -> None:
+    # No history of the customer type yet: twelve bottles (a count, no unit) at once is unusual for a
+    # household; two bottles are not.
+    many = sale(at(0), "pty-bulk", 1.0)
+    many["quantityList"] = [{"epcClass": "urn:vigichem:class:h2o2-30:L1", "quantity": 12}]
+    few = sale(at(1), "pty-two", 1.0)
+    few["quantityList"] = [{"epcClass": "urn:vigichem:class:h2o2-30:L1", "quantity": 2}]
+    alerts = stream(loaded, many, few)
+    assert kinds(alerts) == [("quantity_spike", "customer_type")]
+    assert alerts[0].subject_id == "pty-bulk" and "trade items" in alerts[0].explanation

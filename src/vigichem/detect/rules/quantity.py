@@ -23,7 +23,7 @@ class QuantitySpike(Rule):
     name = "quantity_spike"
     typology = "quantity_spike"
     scope = Scope.OPERATOR
-    numbers = ("min_history", "own_ratio", "type_min_history", "type_ratio")
+    numbers = ("min_history", "own_ratio", "type_min_history", "type_ratio", "private_max_items")
 
     def cooldown_days(self) -> float:
         """A spike is one purchase: the same buyer may alert again after a week."""
@@ -38,6 +38,11 @@ class QuantitySpike(Rule):
             for line in facts.lines
             if any(s.regulated for s in line.substances)
         }
+        items: dict[str, float] = {}
+        for line in facts.lines:
+            if line.uom is None:
+                key = line.product_id or line.epc_class
+                items[key] = items.get(key, 0.0) + line.quantity
         findings = []
         for product, amount in product_amounts(facts).items():
             if product not in regulated_products or amount <= 0:
@@ -50,11 +55,14 @@ class QuantitySpike(Rule):
                 continue
             if facts.customer_type:
                 type_median, count = state.type_median(facts.customer_type, product)
-                if (
-                    type_median
-                    and count >= self.params["type_min_history"]
-                    and amount > self.params["type_ratio"] * type_median
-                ):
+                if not type_median or count < self.params["type_min_history"]:
+                    # Cold start (no history of the type yet): a number of trade items (bottles, bags) that
+                    # a private household does not buy at once; the median comparison takes over later.
+                    cap = self.params["private_max_items"]
+                    count_items = items.get(product, 0.0)
+                    if facts.customer_type == "private" and count_items > cap:
+                        findings.append(self._finding(facts, product, count_items, cap, 0, "customer_type"))
+                elif amount > self.params["type_ratio"] * type_median:
                     findings.append(
                         self._finding(facts, product, amount, type_median, count, "customer_type")
                     )
@@ -64,11 +72,14 @@ class QuantitySpike(Rule):
         self, facts: EventFacts, product: str, amount: float, median: float, count: int, basis: str
     ) -> RuleFinding:
         ratio = amount / median
-        against = (
-            f"the buyer's own median of {median:.3g} over {count} purchases"
-            if basis == "own_history"
-            else f"the median of {median:.3g} over {count} purchases by {facts.customer_type} customers"
-        )
+        if basis == "own_history":
+            against = f"the buyer's own median of {median:.3g} over {count} purchases"
+        elif count:
+            against = f"the median of {median:.3g} over {count} purchases by {facts.customer_type} customers"
+        else:
+            against = (
+                f"the level of {median:g} trade items set for private buyers while their type has no history"
+            )
         return RuleFinding(
             subject_type=SubjectType.PARTY,
             subject_id=str(facts.party_ref),
