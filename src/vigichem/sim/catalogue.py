@@ -280,7 +280,7 @@ class DesignerCandidate:
     source: str
 
 
-def designer_candidates(start: dt.date, end: dt.date, jurisdiction: str) -> list[DesignerCandidate]:
+def designer_candidates(start: dt.date, jurisdiction: str) -> list[DesignerCandidate]:
     """Knowledge-base entries added to a drug-precursor list after ``start``, not yet controlled on ``start``.
 
     "Not yet controlled" is asked of screening itself (``screen(cas, jurisdiction, as_of=start)`` returns no
@@ -313,7 +313,6 @@ def designer_candidates(start: dt.date, end: dt.date, jurisdiction: str) -> list
             if any(f.status != "watch" for f in result.findings) or cas in found:
                 continue
             found[cas] = DesignerCandidate(cas, entry.name, list_id, listed_on, entry.source)
-    del end  # the sale is placed before the listing date, whether or not that falls inside the run
     return sorted(found.values(), key=lambda c: (c.listed_on, c.cas))
 
 

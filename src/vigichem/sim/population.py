@@ -135,8 +135,8 @@ class PopulationBuilder:
         distributors = [self._site("distributor", home) for _ in range(_count(4, scale))]
         counters = [self._site("shop_counter", home) for _ in range(_count(16, scale))]
         online = [self._site("shop_online", home) for _ in range(_count(3, scale))]
-        for site in (self._site("foreign_customer", c) for c in ("ES", "MA")):
-            del site  # registered for exports; found again by role
+        for country in ("ES", "MA"):  # consignees of exports, found again by role
+            self._site("foreign_customer", country)
         made = [p for p in self.products.values() if not p.imported]
         imported = [p for p in self.products.values() if p.imported]
         for index, product in enumerate(made):

@@ -71,7 +71,7 @@ def build_products(config: SimConfig) -> tuple[dict[str, ProductSpec], int | Non
     Returns the products and the designer chemical's listing date as a day index (None: no candidate).
     """
     products = {p.id: p for p in base_catalogue()}
-    candidates = designer_candidates(config.start, config.end, config.jurisdiction)
+    candidates = designer_candidates(config.start, config.jurisdiction)
     if not candidates:
         return products, None
     chosen = candidates[-1]  # the latest listing leaves the most days to simulate before it

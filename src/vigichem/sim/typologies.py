@@ -169,7 +169,6 @@ def sale_indicator(ctx: PlantContext, case: str, number: int) -> Planted:
     buyers having goods delivered to one address (``many_buyers_one_address``).
     """
     detail = SALE_INDICATOR_DETAILS[number % len(SALE_INDICATOR_DETAILS)]
-    market = ctx.market
     if detail == "cash":
         buyer = ctx.customer("farm")
         _sell_on(ctx, 0, buyer.home_shop, buyer, "an-fert", 1500.0, case, payment="cash")
@@ -202,7 +201,6 @@ def sale_indicator(ctx: PlantContext, case: str, number: int) -> Planted:
             product = ("h2o2-12", "acetone", "kno3-fert")[offset % 3]
             _sell_on(ctx, offset * 2, ctx.rng.choice(online), buyer, product, 1.0, case)
         return Planted(case, "sale_indicator", detail, "address", address)
-    del market
     return Planted(case, "sale_indicator", detail, "party", buyer.ref)
 
 
