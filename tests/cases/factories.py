@@ -44,3 +44,62 @@ def alert(
         explanation=f"{len(hashes)} purchases of 10 kg each, together above the 12 kg limit (invented)",
         evidence={"total_kg": 10.0 * len(hashes), "limit_kg": 12.0},
     )
+
+
+# -- a small invented ledger for the report tests ------------------------------------------------------------
+# Invented: the shop, its location, the product, the buyer, the times and the quantities. The chemical is a
+# real listed one by the CAS number the law prints: hydrogen peroxide (7722-84-1), EU 2019/1148 Annex I;
+# water (7732-18-5) is the benign rest of the mixture.
+
+SHOP = "urn:epc:id:sgln:0614141.00901.0"
+
+
+def masterdata() -> dict[str, object]:
+    """One invented shop and one invented product (hydrogen peroxide 30 % in water)."""
+    return {
+        "organisations": [{"id": "shop-org", "name": "Invented Shop SARL", "country": "FR"}],
+        "sites": [{"id": "shop", "organisation": "shop-org", "name": "Invented shop", "location": SHOP}],
+        "products": [
+            {
+                "id": "h2o2-30",
+                "name": "Hydrogen peroxide 30 % (invented product)",
+                "composition": [
+                    {"substance": "7722-84-1", "percent": 30},
+                    {"substance": "7732-18-5", "percent": 70},
+                ],
+            }
+        ],
+    }
+
+
+def sale(moment: datetime, party: str, kg: float, *, payment: str = "cash") -> dict[str, object]:
+    """An invented counter sale of ``kg`` kg of the invented product, paid ``payment``, no end use stated."""
+    return {
+        "type": "ObjectEvent",
+        "eventTime": moment.isoformat().replace("+00:00", "Z"),
+        "eventTimeZoneOffset": "+00:00",
+        "action": "OBSERVE",
+        "bizStep": "retail_selling",
+        "disposition": "retail_sold",
+        "readPoint": {"id": SHOP},
+        "bizLocation": {"id": SHOP},
+        "quantityList": [{"epcClass": "urn:vigichem:class:h2o2-30:L1", "quantity": kg, "uom": "KGM"}],
+        "vc:customerRef": party,
+        "vc:paymentMethod": payment,
+        "vc:idVerified": False,
+        "vc:customerType": "private",
+        "vc:deliveryType": "counter",
+    }
+
+
+def document(*events: dict[str, object]) -> dict[str, object]:
+    """An EPCISDocument holding the invented events."""
+    from vigichem.ledger.extensions import CONTEXT_ENTRY
+
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", CONTEXT_ENTRY],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-03-01T00:00:00Z",
+        "epcisBody": {"eventList": list(events)},
+    }

@@ -6,7 +6,7 @@ act on them with an append-only, hash-chained audit trail (:func:`verify_audit`)
 :func:`render_pdf` produce the STR as JSON and as a PDF (English or French).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vigichem.cases.models import (
     REPORTING_DEADLINE,
@@ -34,9 +34,13 @@ from vigichem.cases.service import (
     verify_audit,
 )
 
+if TYPE_CHECKING:
+    from vigichem.cases.pdf import render_pdf
+    from vigichem.cases.report import build_report
+
 # The report screens substances with RDKit and the PDF needs reportlab: loaded on first use, so that
 # migrations and the CLI start without them.
-_LAZY: dict[str, str] = {}
+_LAZY = {"build_report": "vigichem.cases.report", "render_pdf": "vigichem.cases.pdf"}
 
 
 def __getattr__(name: str) -> Any:
@@ -59,6 +63,7 @@ __all__ = [
     "Resolution",
     "assign",
     "audit_trail",
+    "build_report",
     "close",
     "comment",
     "get_case",
@@ -66,6 +71,7 @@ __all__ = [
     "list_cases",
     "mark_reported",
     "record_alerts",
+    "render_pdf",
     "transition",
     "triage",
     "verify_audit",
