@@ -8,6 +8,7 @@ which come from the knowledge base. See ``docs/simulation.md``.
 """
 
 from vigichem.sim.catalogue import DesignerCandidate, base_catalogue, designer_candidates
+from vigichem.sim.labels import read_labels
 from vigichem.sim.models import GENERATOR_VERSION, TYPOLOGIES, Label, Manifest, ProductSpec, SimConfig
 from vigichem.sim.service import cases_per_typology, simulate
 from vigichem.sim.typologies import SALE_INDICATOR_DETAILS
@@ -24,5 +25,6 @@ __all__ = [
     "base_catalogue",
     "cases_per_typology",
     "designer_candidates",
+    "read_labels",
     "simulate",
 ]
