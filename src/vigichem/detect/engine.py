@@ -178,12 +178,17 @@ class DetectionEngine:
     def capture(self, store: LedgerStore, document: dict[str, Any]) -> tuple[CaptureResult, list[Alert]]:
         """Capture a document into the ledger, then judge its new events (duplicates are not judged twice)."""
         result = capture(store, document)
-        new = set(result.new)
         alerts: list[Alert] = []
         context = document.get("@context")
-        for hash_id, event in zip(event_hash_ids(document), document_events(document), strict=True):
-            if hash_id in new:
-                alerts.extend(self.process(hash_id, event, context))
+        stored = document_events(document)
+        if not result.duplicates:
+            # Every event was new: the ledger reports their hash IDs in document order, no need to rehash.
+            pairs = list(zip(result.new, stored, strict=True))
+        else:
+            new = set(result.new)
+            pairs = [(h, e) for h, e in zip(event_hash_ids(document), stored, strict=True) if h in new]
+        for hash_id, event in pairs:
+            alerts.extend(self.process(hash_id, event, context))
         return result, alerts
 
     def scan(self, as_of: dt.datetime, since: dt.datetime | None = None) -> list[Alert]:

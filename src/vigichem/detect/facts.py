@@ -110,6 +110,7 @@ class Catalogue:
         self._engine = engine
         self.by_gtin: dict[str, RegisteredProduct] = {}
         self.by_id: dict[str, RegisteredProduct] = {}
+        self._memo: dict[str, RegisteredProduct | None] = {}
         self.refresh()
 
     def refresh(self) -> None:
@@ -123,13 +124,23 @@ class Catalogue:
 
     def add(self, products: list[RegisteredProduct]) -> None:
         """Add products (tests and the simulator can build a catalogue without a database)."""
+        self._memo.clear()
         for product in products:
             self.by_id[product.id] = product
             if product.gtin:
                 self.by_gtin[product.gtin] = product
 
     def product_of(self, epc_class: str) -> RegisteredProduct | None:
-        """The registered product an epcClass names, or ``None``."""
+        """The registered product an epcClass names, or ``None`` (memoised: classes repeat a lot)."""
+        if epc_class in self._memo:
+            return self._memo[epc_class]
+        if len(self._memo) > 100_000:
+            self._memo.clear()
+        found = self._lookup(epc_class)
+        self._memo[epc_class] = found
+        return found
+
+    def _lookup(self, epc_class: str) -> RegisteredProduct | None:
         parsed = parse_epc_class(epc_class)
         if parsed is None:
             return None
@@ -167,8 +178,27 @@ def _mass_kg(product: RegisteredProduct | None, quantity: float, uom: str | None
     return float(value)
 
 
+def _extensions(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """The vigichem extension fields of an event in one pass (``vc:`` or the full IRI; other prefixes bound
+    to the namespace are looked up through :func:`vigichem.ledger.extensions.extension_value`)."""
+    fields: dict[str, Any] = {}
+    other_prefix = False
+    for key, value in event.items():
+        if key.startswith("vc:"):
+            fields[key[3:]] = value
+        elif key.startswith(ext.NAMESPACE):
+            fields[key[len(ext.NAMESPACE) :]] = value
+        elif ":" in key and not key.startswith(("http:", "https:", "urn:")):
+            other_prefix = True
+    if other_prefix:
+        for field in ext.FIELDS:
+            if field not in fields and (value := ext.extension_value(event, field, context)) is not None:
+                fields[field] = value
+    return fields
+
+
 def _substances(
-    product: RegisteredProduct | None, kg: float | None, event: Mapping[str, Any], context: Any
+    product: RegisteredProduct | None, kg: float | None, declared: Any
 ) -> tuple[SubstanceAmount, ...]:
     if product is not None:
         return tuple(
@@ -182,7 +212,6 @@ def _substances(
             )
             for c in product.components
         )
-    declared = ext.extension_value(event, ext.CONCENTRATION, context)
     if not isinstance(declared, list):
         return ()
     out = []
@@ -271,6 +300,7 @@ def event_facts(
     """Extract the facts of one stored event (``InvalidDocument`` for an event the rules cannot read)."""
     if not isinstance(event, Mapping):
         raise InvalidDocument(f"event {hash_id} is not a JSON object")
+    extensions = _extensions(event, context)
     lines: list[Line] = []
     raw_quantities = event.get("quantityList") or event.get("inputQuantityList") or []
     if not isinstance(raw_quantities, list):
@@ -291,13 +321,14 @@ def event_facts(
                 quantity=float(quantity),
                 uom=uom,
                 kg=kg,
-                substances=_substances(product, kg, event, context),
+                substances=_substances(product, kg, extensions.get(ext.CONCENTRATION)),
             )
         )
-    verified = ext.extension_value(event, ext.ID_VERIFIED, context)
+    verified = extensions.get(ext.ID_VERIFIED)
+    party = extensions.get(ext.CUSTOMER_REF)
 
     def text(field: str) -> str | None:
-        value = ext.extension_value(event, field, context)
+        value = extensions.get(field)
         return value if isinstance(value, str) else None
 
     return EventFacts(
@@ -305,7 +336,7 @@ def event_facts(
         event_time=parse_event_time(event.get("eventTime")),
         kind=_kind(event),
         site=_location(event.get("bizLocation")) or _location(event.get("readPoint")),
-        party_ref=ext.party_ref_of(event, context),
+        party_ref=party if isinstance(party, str) and ext.PARTY_REF_RE.match(party) else None,
         payment=text(ext.PAYMENT_METHOD),
         id_verified=verified if isinstance(verified, bool) else None,
         customer_type=text(ext.CUSTOMER_TYPE),

@@ -8,6 +8,7 @@ and the transit pairing of shipments with receipts (``docs/balance.md``). Basis:
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -94,6 +95,19 @@ class TheftLoss(LedgerRule):
         return max(self.params["tolerance_kg"], self.params["tolerance_fraction"] * abs(expected))
 
 
+def _transit_issues(engine: Engine, as_of: dt.datetime, days: float) -> list[Any]:
+    """The balance's transit check alone (:func:`vigichem.ledger.balance.transit_issues`), without the lot
+    and substance aggregation that a full :func:`~vigichem.ledger.balance.compute_balance` also runs."""
+    from vigichem.ledger.balance import transit_issues, withdrawn_hash_ids
+    from vigichem.ledger.balance_sql import Filters, transit_rows
+
+    moment = as_of.astimezone(dt.UTC).replace(tzinfo=None)
+    with engine.connect() as connection:
+        filters = Filters(excluded_hash_ids=withdrawn_hash_ids(connection), as_of=moment)
+        rows = transit_rows(connection, filters)
+    return list(transit_issues(rows, moment, days))
+
+
 class _TransitRule(LedgerRule):
     kind = ""
 
@@ -102,12 +116,9 @@ class _TransitRule(LedgerRule):
 
     def scan(self, engine: Engine, as_of: dt.datetime, since: dt.datetime | None) -> list[RuleFinding]:
         """Transit issues of the balance as of ``as_of`` for shipments from ``since``."""
-        from vigichem.ledger.balance import compute_balance
-
         days = self.params.get("transit_days", 14.0)
-        report = compute_balance(engine, as_of=as_of, transit_days=days)
         findings = []
-        for issue in report.transit:
+        for issue in _transit_issues(engine, as_of, days):
             shipped_at = _aware(issue.shipped_at)
             if issue.kind != self.kind or (since is not None and shipped_at < since):
                 continue
