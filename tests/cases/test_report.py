@@ -71,7 +71,9 @@ def test_json_report_gathers_case_ledger_vault_and_screening(
     assert report["buyers"] == [{"ref": ref, "identity": BUYER.model_dump(), "note": None}]
     peroxide = [s for s in report["substances"] if s["cas"] == "7722-84-1"]
     assert len(peroxide) == 2
-    assert {(s["concentrationPercent"], s["quantity"], s["unit"]) for s in peroxide} == {(30.0, 10.0, "KGM")}
+    assert {(s["concentrationPercent"], s["quantity"], s["unit"], s["substanceKg"]) for s in peroxide} == {
+        (30.0, 10.0, "KGM", 3.0)
+    }
     assert any("2019/1148" in finding or "Annex I" in finding for finding in peroxide[0]["findings"])
     water = [s for s in report["substances"] if s["cas"] == "7732-18-5"]
     assert water and all(s["findings"] == [] for s in water)

@@ -55,7 +55,8 @@ I18N: dict[str, dict[str, str]] = {
         "substance": "Substance",
         "cas": "CAS",
         "concentration": "Conc. % w/w",
-        "quantity": "Quantity",
+        "quantity": "Product quantity",
+        "substance_kg": "Substance kg",
         "product": "Product",
         "findings": "Regulatory findings",
         "transactions": "Transactions",
@@ -105,7 +106,8 @@ I18N: dict[str, dict[str, str]] = {
         "substance": "Substance",
         "cas": "CAS",
         "concentration": "Conc. % m/m",
-        "quantity": "Quantité",
+        "quantity": "Quantité de produit",
+        "substance_kg": "Substance (kg)",
         "product": "Produit",
         "findings": "Constats réglementaires",
         "transactions": "Transactions",
@@ -228,19 +230,20 @@ def _flowables(report: Mapping[str, Any], writer: _Writer) -> list[Flowable]:
         writer.flow.append(Spacer(1, 2 * mm))
     writer.section("substances")
     writer.grid(
-        ["substance", "cas", "concentration", "quantity", "product", "findings"],
+        ["substance", "cas", "concentration", "quantity", "substance_kg", "product", "findings"],
         [
             [
                 s["name"],
                 s["cas"],
                 s["concentrationPercent"],
                 f"{s['quantity']} {s['unit'] or ''}",
+                s["substanceKg"],
                 s["product"],
                 "; ".join(s["findings"]),
             ]
             for s in report["substances"]
         ],
-        [32, 20, 16, 18, 38, 46],
+        [28, 19, 14, 18, 16, 33, 42],
     )
     writer.section("transactions")
     writer.grid(

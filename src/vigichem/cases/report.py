@@ -28,6 +28,7 @@ from vigichem.ledger.db import events, node
 from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata import MasterData
 from vigichem.ledger.masterdata_models import RegisteredProduct
+from vigichem.ledger.units import to_base
 from vigichem.ledger.vault import Vault
 
 __all__ = ["SALE_OUTCOMES", "STR_SCHEMA", "STR_VERSION", "build_report", "report_digest"]
@@ -193,12 +194,33 @@ def _substances_of(
                     "concentrationPercent": percent,
                     "quantity": element.get("quantity"),
                     "unit": element.get("uom"),
+                    "substanceKg": _substance_kg(
+                        element.get("quantity"), element.get("uom"), percent, product
+                    ),
                     "product": product.name if product else element.get("epcClass"),
                     "findings": findings,
                     "hashId": hash_id,
                 }
             )
     return substances
+
+
+def _substance_kg(
+    quantity: Any, uom: Any, percent: float | None, product: RegisteredProduct | None
+) -> float | None:
+    """Kilograms of the pure substance in a quantity of product (None when mass cannot be known)."""
+    if percent is None or uom is None or not isinstance(quantity, int | float):
+        return None
+    try:
+        amount, base = to_base(float(quantity), str(uom))
+    except VigichemError:
+        return None
+    if base == "L":
+        # % w/w of a volume needs the product's density; without it the mass is unknown, not guessed.
+        if product is None or product.density_kg_per_l is None:
+            return None
+        amount *= product.density_kg_per_l
+    return round(amount * percent / 100.0, 6)
 
 
 def _transaction(row: Any, event: Mapping[str, Any]) -> dict[str, Any]:
