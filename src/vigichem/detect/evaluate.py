@@ -1,7 +1,8 @@
 """Detection quality against ground truth: precision and recall per typology, and time to alert.
 
 Labels are the simulator's ``labels.jsonl`` (one planted case per line). An alert *matches* a label when
-they share the typology and either an evidence event (Event Hash ID) or the subject. Recall of a typology is
+they share the typology and either an evidence event (Event Hash ID) or the subject (for an alert that
+fired once the case had begun). Recall of a typology is
 the share of its planted cases matched by at least one alert; precision is the share of its alerts that
 match a planted case of the same typology (strict: an alert of another typology on a planted case counts as
 a false positive, and is counted apart in ``on_other_case``). The delay of a detected case is the time from
@@ -161,8 +162,11 @@ def _fired_at(alert: Alert) -> dt.datetime:
 def _matches(alert: Alert, label: Label) -> bool:
     if alert.typology != label.typology:
         return False
+    if not label.event_hash_ids.isdisjoint(alert.event_hash_ids):
+        return True
+    # The same subject counts only for an alert that fired once the planted case had begun.
     same_subject = (alert.subject_type, alert.subject_id) == (label.subject_type, label.subject_id)
-    return same_subject or not label.event_hash_ids.isdisjoint(alert.event_hash_ids)
+    return same_subject and _fired_at(alert) >= label.first_event_time
 
 
 def evaluate(alerts: Iterable[Alert], labels: Iterable[Label]) -> Evaluation:
