@@ -40,3 +40,14 @@ def test_unusable_options_exit_2_with_a_message(tmp_path: Path) -> None:
     assert unknown.exit_code == 2
     assert "unknown jurisdiction" in unknown.output
     assert not (tmp_path / "c").exists()
+
+
+def test_a_directory_holding_a_run_is_refused_before_any_work(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    (out / "documents").mkdir(parents=True)
+    (out / "documents" / "000001.json").write_text("{}")
+    result = CliRunner().invoke(app, ["simulate", "--seed", "1", "--days", "5", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "already holds a simulation" in result.output
+    assert "simulating" not in result.output  # refused before the progress bar started
+    assert sorted(p.name for p in out.iterdir()) == ["documents"]

@@ -47,9 +47,11 @@ def register(app: typer.Typer) -> None:
         """Simulate a national supply chain of chemicals with planted suspicious cases (all data fake)."""
         from vigichem.sim import SimConfig
         from vigichem.sim import simulate as run
+        from vigichem.sim.writer import check_output_dir
 
         console = Console(stderr=True)
         try:
+            check_output_dir(out)
             config = SimConfig(
                 seed=seed,
                 days=days,

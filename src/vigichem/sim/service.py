@@ -27,7 +27,7 @@ from vigichem.sim.market import Market
 from vigichem.sim.models import TYPOLOGIES, Label, Manifest, ProductSpec, SimConfig
 from vigichem.sim.population import PopulationBuilder
 from vigichem.sim.typologies import PLANTERS, PlantContext, Planted
-from vigichem.sim.writer import SimWriter
+from vigichem.sim.writer import SimWriter, check_output_dir
 
 Progress = Callable[[int, int], None]
 """Called after each simulated day with (days done, days in all)."""
@@ -82,6 +82,7 @@ def build_products(config: SimConfig) -> tuple[dict[str, ProductSpec], int | Non
 
 def simulate(config: SimConfig, out: Path, progress: Progress | None = None) -> tuple[Manifest, list[Label]]:
     """Simulate ``config`` into ``out``; return the manifest and the labels written."""
+    check_output_dir(out)
     products, designer_deadline = build_products(config)
     designer = next((p.id for p in products.values() if p.id.startswith("fine-")), None)
     manifest = Manifest(

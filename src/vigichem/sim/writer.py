@@ -22,12 +22,20 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def check_output_dir(out: Path) -> None:
+    """Refuse a directory that already holds a run (before any work is done)."""
+    if out.exists() and not out.is_dir():
+        raise InvalidInput(f"{out} is not a directory")
+    documents = out / "documents"
+    if documents.is_dir() and any(documents.iterdir()):
+        raise InvalidInput(f"{out} already holds a simulation (documents/): choose an empty directory")
+
+
 class SimWriter:
     """Writes one simulation run into ``out`` (which must not hold a previous run)."""
 
     def __init__(self, out: Path, manifest: Manifest, events_per_document: int) -> None:
-        if (out / "documents").exists() and any((out / "documents").iterdir()):
-            raise InvalidInput(f"{out} already holds a simulation (documents/): choose an empty directory")
+        check_output_dir(out)
         (out / "documents").mkdir(parents=True, exist_ok=True)
         self.out = out
         self.manifest = manifest
@@ -98,4 +106,4 @@ class SimWriter:
             self._parties.close()
 
 
-__all__ = ["SimWriter"]
+__all__ = ["SimWriter", "check_output_dir"]
