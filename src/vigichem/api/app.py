@@ -65,8 +65,10 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     install_error_handlers(app)
     # Routers import get_node from this module, so they are imported once it is complete.
     from vigichem.api.routers import detect as detect_router
+    from vigichem.api.routers import inventory as inventory_router
     from vigichem.api.routers import ledger as ledger_router
 
     app.include_router(ledger_router.router)
     app.include_router(detect_router.router)
+    app.include_router(inventory_router.router)
     return app

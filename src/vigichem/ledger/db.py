@@ -265,3 +265,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+# The inventory tables live in their own module but on the same metadata; importing it here makes
+# ``metadata`` complete wherever the database layer is used (it imports this module, hence the bottom).
+from vigichem.ledger import inventory_tables as _inventory_tables  # noqa: E402, F401
