@@ -112,3 +112,21 @@ def test_cli_detect_decide_evaluate(cli_node: Node, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "exactly one of --since" in result.output
     result = runner.invoke(app, ["detect", "--since", "yesterday"])
     assert result.exit_code == 2 and "not a date" in result.output
+
+
+def test_cli_replay_reports_a_rejected_document_and_goes_on(cli_node: Node, tmp_path: Path) -> None:
+    replay = tmp_path / "replay" / "documents"
+    replay.mkdir(parents=True)
+    (replay / "000001.json").write_text("{not json", encoding="utf-8")
+    events = [sale(at(day), "pty-replay", 6.0) for day in range(4)]
+    (replay / "000002.json").write_text(json.dumps(document(*events)), encoding="utf-8")
+    result = CliRunner().invoke(app, ["detect", "--replay", str(tmp_path / "replay"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [s["hashId"] for s in report["skipped"]] == ["document:000001.json"]
+    assert [a["typology"] for a in report["alerts"]] == ["split_purchase"]
+
+
+def test_cli_unknown_rule_is_refused(cli_node: Node) -> None:
+    result = CliRunner().invoke(app, ["detect", "--since", "2022-01-01", "--rule", "made_up"])
+    assert result.exit_code == 2 and "unknown rule 'made_up'" in result.output
