@@ -149,3 +149,26 @@ def test_pdf_refuses_an_unknown_language(reported_case: tuple[LedgerStore, int, 
     report = build_report(store.engine, case_id, reporter="officer-1")
     with pytest.raises(InvalidInput, match="language 'de' is not available"):
         render_pdf(report, io.BytesIO(), lang="de")
+
+
+def test_substance_mass_goes_through_net_content_and_density() -> None:
+    from vigichem.cases.report import substance_kg
+    from vigichem.ledger.masterdata_models import NetContent, RegisteredProduct
+
+    # Invented product: 1 L bottles of density 1.1 kg/L.
+    bottle = RegisteredProduct(
+        id="bottle",
+        name="invented 1 L bottle",
+        gtin=None,
+        organisation=None,
+        density_kg_per_l=1.1,
+        net_content=NetContent(value=1.0, uom="LTR"),
+        components=(),
+        screened_at=None,
+    )
+    assert substance_kg(2.0, None, 30.0, bottle) == pytest.approx(0.66)
+    assert substance_kg(2.0, "EA", 30.0, bottle) == pytest.approx(0.66)
+    assert substance_kg(500.0, "GRM", 30.0, None) == pytest.approx(0.15)
+    assert substance_kg(2.0, "LTR", 30.0, bottle.model_copy(update={"density_kg_per_l": None})) is None
+    assert substance_kg(2.0, None, 30.0, None) is None
+    assert substance_kg(2.0, "KGM", None, bottle) is None

@@ -31,7 +31,7 @@ from vigichem.ledger.masterdata_models import RegisteredProduct
 from vigichem.ledger.units import to_base
 from vigichem.ledger.vault import Vault
 
-__all__ = ["SALE_OUTCOMES", "STR_SCHEMA", "STR_VERSION", "build_report", "report_digest"]
+__all__ = ["SALE_OUTCOMES", "STR_SCHEMA", "STR_VERSION", "build_report", "report_digest", "substance_kg"]
 
 STR_VERSION = "vigichem-str/1"
 SaleOutcome = Literal["completed", "refused", "attempted"]
@@ -194,7 +194,7 @@ def _substances_of(
                     "concentrationPercent": percent,
                     "quantity": element.get("quantity"),
                     "unit": element.get("uom"),
-                    "substanceKg": _substance_kg(
+                    "substanceKg": substance_kg(
                         element.get("quantity"), element.get("uom"), percent, product
                     ),
                     "product": product.name if product else element.get("epcClass"),
@@ -205,18 +205,28 @@ def _substances_of(
     return substances
 
 
-def _substance_kg(
+def substance_kg(
     quantity: Any, uom: Any, percent: float | None, product: RegisteredProduct | None
 ) -> float | None:
-    """Kilograms of the pure substance in a quantity of product (None when mass cannot be known)."""
-    if percent is None or uom is None or not isinstance(quantity, int | float):
+    """Kilograms of the pure substance in a quantity of product (None when the mass cannot be known).
+
+    A quantity without a unit, or in ``EA``, counts trade items (EPCIS 2.0): it goes through the product's
+    net content. A volume needs the product's density; without it the mass is unknown, not guessed.
+    """
+    if percent is None or isinstance(quantity, bool) or not isinstance(quantity, int | float):
         return None
+    amount = float(quantity)
+    unit = None if uom in (None, "EA", "H87") else str(uom)
+    if unit is None:
+        if product is None or product.net_content is None:
+            return None
+        amount *= product.net_content.value
+        unit = product.net_content.uom
     try:
-        amount, base = to_base(float(quantity), str(uom))
+        amount, base = to_base(amount, unit)
     except VigichemError:
         return None
     if base == "L":
-        # % w/w of a volume needs the product's density; without it the mass is unknown, not guessed.
         if product is None or product.density_kg_per_l is None:
             return None
         amount *= product.density_kg_per_l
