@@ -16,9 +16,12 @@ from typer.testing import CliRunner
 
 from tests.sim.conftest import SMALL, all_events, read_jsonl
 from vigichem.cli import app
+from vigichem.errors import InvalidInput
 from vigichem.ledger import MasterData, capture, compute_balance, init_node
 from vigichem.ledger.node import Node
+from vigichem.ledger.vault import Vault
 from vigichem.settings import get_settings
+from vigichem.sim import load_parties
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +99,34 @@ def test_vigichem_balance_shows_the_theft_and_the_lost_shipment(
     lost = {label["subject"]["id"] for label in labels if label["typology"] == "shipment_not_received"}
     assert {lot["site"] for lot in report["lots"] if (lot["discrepancy"] or 0) < 0} == thefts
     assert {t["shipment_event"] for t in report["transit"] if t["kind"] == "not_received"} == lost
+
+
+def test_fake_parties_load_into_the_vault_under_their_event_references(captured: Node, run_dir: Path) -> None:
+    parties = read_jsonl(run_dir / "parties.jsonl")
+    assert load_parties(captured.engine, run_dir / "parties.jsonl", actor="test") == len(parties)
+    assert load_parties(captured.engine, run_dir / "parties.jsonl", actor="test") == 0  # idempotent
+    vault = Vault(captured.engine, secret_key="test-key-not-a-secret")
+    label = next(x for x in read_jsonl(run_dir / "labels.jsonl") if x["typology"] == "split_purchase")
+    record = next(p for p in parties if p["ref"] == label["subject"]["id"])
+    person = vault.read_party(label["subject"]["id"], actor="test", purpose="test of the simulation")
+    assert person.full_name == record["personal"]["full_name"]
+    assert any(entry.action == "register" for entry in vault.access_log(label["subject"]["id"]))
+
+
+def test_records_not_marked_fake_are_refused_and_nothing_is_stored(tmp_path: Path) -> None:
+    node = init_node(tmp_path / "node", "refusal test", "FR")
+    try:
+        path = tmp_path / "parties.jsonl"
+        # Invented records: the second one lacks the fake marker.
+        good = {"ref": "pty-a", "fake": True, "kind": "person", "personal": {"full_name": "Invented One"}}
+        bad = {"ref": "pty-b", "kind": "person", "personal": {"full_name": "Invented Two"}}
+        path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
+        with pytest.raises(InvalidInput, match='line 2: only records marked "fake": true'):
+            load_parties(node.engine, path, actor="test")
+        path.write_text(json.dumps({**good, "personal": {"full_name": "x", "country": "France"}}) + "\n")
+        with pytest.raises(InvalidInput, match=r"line 1: personal\.country"):
+            load_parties(node.engine, path, actor="test")
+        with node.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM parties")).scalar_one() == 0
+    finally:
+        node.close()

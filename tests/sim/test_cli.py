@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from vigichem.cli import app
+from vigichem.ledger import init_node
+from vigichem.settings import get_settings
 
 
 def test_simulate_writes_a_run_and_reports_it(tmp_path: Path) -> None:
@@ -51,3 +54,26 @@ def test_a_directory_holding_a_run_is_refused_before_any_work(tmp_path: Path) ->
     assert "already holds a simulation" in result.output
     assert "simulating" not in result.output  # refused before the progress bar started
     assert sorted(p.name for p in out.iterdir()) == ["documents"]
+
+
+def test_load_parties_registers_them_in_the_node_vault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "node"
+    init_node(data_dir, "load-parties test", "FR").close()
+    monkeypatch.setenv("VIGICHEM_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("VIGICHEM_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    parties = tmp_path / "parties.jsonl"
+    # Invented fake record.
+    parties.write_text(
+        json.dumps({"ref": "pty-x1", "fake": True, "kind": "person", "personal": {"full_name": "A"}})
+    )
+    try:
+        result = CliRunner().invoke(app, ["load-parties", str(parties)])
+        missing = CliRunner().invoke(app, ["load-parties", str(tmp_path / "none.jsonl")])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "1 fake parties registered" in result.output
+    assert missing.exit_code == 2 and "cannot read the parties file" in missing.output

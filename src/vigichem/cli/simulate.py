@@ -1,4 +1,5 @@
-"""CLI command ``vigichem simulate``: write a synthetic supply chain with planted, labelled cases.
+"""CLI commands ``vigichem simulate`` (a synthetic supply chain with planted, labelled cases) and
+``vigichem load-parties`` (its fake parties into the node's vault).
 
 Exit codes: 0 success; 2 when an option is unusable (bad days, scale or date, a directory that already
 holds a run).
@@ -82,3 +83,29 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {typology}: {count}")
         for typology, reason in sorted(manifest.not_planted.items()):
             typer.echo(f"  {typology}: not planted ({reason})")
+
+    @app.command("load-parties")
+    def load_parties_command(
+        file: Annotated[Path, typer.Argument(help="parties.jsonl of a simulation run")],
+        actor: Annotated[
+            str, typer.Option(help="who loads them (written to the vault access log)")
+        ] = "simulation",
+    ) -> None:
+        """Register a simulation's fake parties in the node's vault under the references its events carry."""
+        from vigichem.ledger.node import load_node
+        from vigichem.settings import get_settings
+        from vigichem.sim.vault_load import load_parties
+
+        try:
+            node = load_node(get_settings(), require_key=False)
+        except VigichemError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(EXIT_UNUSABLE) from None
+        try:
+            count = load_parties(node.engine, file, actor=actor)
+        except VigichemError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(EXIT_UNUSABLE) from None
+        finally:
+            node.close()
+        typer.echo(f"{count} fake parties registered in the vault")

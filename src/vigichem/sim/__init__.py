@@ -12,6 +12,7 @@ from vigichem.sim.labels import read_labels
 from vigichem.sim.models import GENERATOR_VERSION, TYPOLOGIES, Label, Manifest, ProductSpec, SimConfig
 from vigichem.sim.service import cases_per_typology, simulate
 from vigichem.sim.typologies import SALE_INDICATOR_DETAILS
+from vigichem.sim.vault_load import load_parties
 
 __all__ = [
     "GENERATOR_VERSION",
@@ -25,6 +26,7 @@ __all__ = [
     "base_catalogue",
     "cases_per_typology",
     "designer_candidates",
+    "load_parties",
     "read_labels",
     "simulate",
 ]
