@@ -7,29 +7,22 @@ at all. Times are naive UTC; ``at`` parameters let tests fix the clock (nothing 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Engine
 
 from vigichem.cases import store
-from vigichem.cases import tables as t
 from vigichem.cases.models import (
-    REPORTING_DEADLINE,
     TRANSITIONS,
     AuditEntry,
     AuditReport,
     Case,
     CaseStatus,
-    RecordResult,
     Resolution,
 )
+from vigichem.cases.recording import record_alerts, utc
 from vigichem.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from vigichem.detect.models import Alert
 
 __all__ = [
     "assign",
@@ -47,17 +40,7 @@ __all__ = [
     "verify_audit",
 ]
 
-SEVERITY_ORDER = ("low", "medium", "high", "critical")
 MAX_TEXT = 10_000
-
-
-def utc(moment: datetime | None = None) -> datetime:
-    """``moment`` (default now) as naive UTC, microsecond precision, as the case tables store it."""
-    if moment is None:
-        moment = datetime.now(UTC)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def _text(value: str | None, what: str, *, limit: int = 200) -> str:
@@ -66,132 +49,6 @@ def _text(value: str | None, what: str, *, limit: int = 200) -> str:
     if len(value) > limit:
         raise InvalidInput(f"{what} is {len(value)} characters long, above the limit of {limit}")
     return value.strip()
-
-
-def _check_alert(alert: Alert, index: int) -> None:
-    where = f"alert {index} ({alert.rule!r})"
-    for name in ("rule", "typology", "subject_type", "subject_id", "jurisdiction", "explanation"):
-        value = getattr(alert, name)
-        if not isinstance(value, str) or not value.strip():
-            raise InvalidInput(f"{where}: {name} must be a non-empty text")
-    if str(alert.severity) not in SEVERITY_ORDER:
-        raise InvalidInput(f"{where}: severity {alert.severity!r} is not one of {', '.join(SEVERITY_ORDER)}")
-    if not alert.event_hash_ids:
-        raise InvalidInput(f"{where}: an alert needs at least one evidence event hash ID")
-    for name in ("first_event_time", "last_event_time", "detected_at"):
-        if not isinstance(getattr(alert, name), datetime):
-            raise InvalidInput(f"{where}: {name} must be a date-time")
-
-
-def record_alerts(engine: Engine, alerts: Iterable[Alert], *, actor: str = "detect") -> RecordResult:
-    """Persist alerts, grouped into cases by subject, never duplicating one (its ``fingerprint``).
-
-    An alert whose fingerprint is already stored is skipped. A new alert joins its subject's open case
-    (same subject type, id and jurisdiction, not yet reported or closed) and adds its evidence events there;
-    otherwise it opens a new case whose 24-hour clock starts at the alert's detection time. All alerts are
-    checked before anything is written: one malformed alert rejects the whole batch.
-    """
-    batch = list(alerts)
-    for index, alert in enumerate(batch):
-        _check_alert(alert, index)
-    opened: list[int] = []
-    updated: list[int] = []
-    new = duplicates = 0
-    with store.write_transaction(engine) as connection:
-        known = set(connection.scalars(select(t.case_alerts.c.fingerprint)))
-        for alert in sorted(batch, key=lambda item: (utc(item.detected_at), item.fingerprint)):
-            fingerprint = alert.fingerprint
-            if fingerprint in known:
-                duplicates += 1
-                continue
-            known.add(fingerprint)
-            new += 1
-            case_id = store.open_case_for(
-                connection, alert.subject_type, alert.subject_id, alert.jurisdiction
-            )
-            if case_id is None:
-                case_id = _open_case(connection, alert, actor)
-                opened.append(case_id)
-            else:
-                _grow_case(connection, case_id, alert, actor)
-                if case_id not in opened and case_id not in updated:
-                    updated.append(case_id)
-            _store_alert(connection, case_id, alert, actor)
-    return RecordResult(new, duplicates, tuple(opened), tuple(updated))
-
-
-def _open_case(connection: Connection, alert: Alert, actor: str) -> int:
-    detected = utc(alert.detected_at)
-    case_id = connection.execute(
-        insert(t.cases).returning(t.cases.c.id),
-        {
-            "subject_type": alert.subject_type,
-            "subject_id": alert.subject_id,
-            "jurisdiction": alert.jurisdiction,
-            "status": str(CaseStatus.NEW),
-            "resolution": None,
-            "assignee": None,
-            "severity": str(alert.severity),
-            "opened_at": detected,
-            "deadline": detected + REPORTING_DEADLINE,
-            "first_event_time": utc(alert.first_event_time),
-            "last_event_time": utc(alert.last_event_time),
-        },
-    ).scalar_one()
-    store.append_audit(connection, case_id, utc(), actor, "open", "status", None, str(CaseStatus.NEW))
-    return int(case_id)
-
-
-def _grow_case(connection: Connection, case_id: int, alert: Alert, actor: str) -> None:
-    case = store.load_case(connection, case_id, full=False)
-    changes: dict[str, object] = {}
-    severity = str(alert.severity)
-    if SEVERITY_ORDER.index(severity) > SEVERITY_ORDER.index(case.severity):
-        changes["severity"] = severity
-        store.append_audit(connection, case_id, utc(), actor, "update", "severity", case.severity, severity)
-    if utc(alert.first_event_time) < case.first_event_time:
-        changes["first_event_time"] = utc(alert.first_event_time)
-    if utc(alert.last_event_time) > case.last_event_time:
-        changes["last_event_time"] = utc(alert.last_event_time)
-    if changes:
-        store.set_case(connection, case_id, **changes)
-
-
-def _store_alert(connection: Connection, case_id: int, alert: Alert, actor: str) -> None:
-    now = utc()
-    connection.execute(
-        insert(t.case_alerts).values(
-            fingerprint=alert.fingerprint,
-            case_id=case_id,
-            rule=alert.rule,
-            typology=alert.typology,
-            detail=alert.detail,
-            basis=alert.basis,
-            severity=str(alert.severity),
-            scope=str(alert.scope),
-            jurisdiction=alert.jurisdiction,
-            first_event_time=utc(alert.first_event_time),
-            last_event_time=utc(alert.last_event_time),
-            detected_at=utc(alert.detected_at),
-            recorded_at=now,
-            explanation=alert.explanation,
-            evidence_json=json.dumps(alert.evidence, sort_keys=True, default=str),
-            event_hash_ids_json=json.dumps(list(alert.event_hash_ids)),
-        )
-    )
-    store.append_audit(connection, case_id, now, actor, "add_alert", "alert", None, alert.fingerprint)
-    linked = set(
-        connection.scalars(select(t.case_evidence.c.hash_id).where(t.case_evidence.c.case_id == case_id))
-    )
-    for hash_id in dict.fromkeys(alert.event_hash_ids):
-        if hash_id in linked:
-            continue
-        connection.execute(
-            insert(t.case_evidence).values(
-                case_id=case_id, hash_id=hash_id, added_at=now, source=f"alert {alert.fingerprint}"
-            )
-        )
-        store.append_audit(connection, case_id, now, actor, "add_evidence", "evidence", None, hash_id)
 
 
 def get_case(engine: Engine, case_id: int) -> Case:

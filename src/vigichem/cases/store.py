@@ -35,6 +35,7 @@ from vigichem.ledger.db import WRITE_LOCK, is_postgresql
 
 __all__ = [
     "GENESIS",
+    "AuditWriter",
     "append_audit",
     "check_chain",
     "entry_hash",
@@ -76,6 +77,56 @@ def entry_hash(
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
+class AuditWriter:
+    """Buffers audit entries of one write transaction and inserts them, chained, in one batch.
+
+    The chain head is read once: inside :func:`write_transaction` no other writer can append meanwhile.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        head = connection.execute(
+            select(t.audit.c.entry_hash).order_by(t.audit.c.id.desc()).limit(1)
+        ).scalar()
+        self._prev: str = head or GENESIS
+        self._rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        case_id: int,
+        at: datetime,
+        actor: str,
+        action: str,
+        field: str | None = None,
+        old_value: str | None = None,
+        new_value: str | None = None,
+    ) -> None:
+        """Queue one entry (hashed now, in order)."""
+        digest = entry_hash(self._prev, case_id, at, actor, action, field, old_value, new_value)
+        self._rows.append(
+            {
+                "case_id": case_id,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "field": field,
+                "old_value": old_value,
+                "new_value": new_value,
+                "prev_hash": self._prev,
+                "entry_hash": digest,
+            }
+        )
+        self._prev = digest
+
+    def flush(self) -> None:
+        """Insert the queued entries (ids follow the queue order)."""
+        if self._rows:
+            # A multi-row insert numbers its rows in order (SQLite executes them one by one; PostgreSQL's
+            # multi-VALUES insert draws the serial row by row), so ids follow the chain; verify_audit checks.
+            self.connection.execute(insert(t.audit), self._rows)
+            self._rows.clear()
+
+
 def append_audit(
     connection: Connection,
     case_id: int,
@@ -87,22 +138,9 @@ def append_audit(
     new_value: str | None = None,
 ) -> None:
     """Append one entry to the audit trail (call inside :func:`write_transaction`)."""
-    head = connection.execute(select(t.audit.c.entry_hash).order_by(t.audit.c.id.desc()).limit(1)).scalar()
-    prev = head or GENESIS
-    # Stored times are truncated to microseconds by both backends; hash exactly what is stored.
-    connection.execute(
-        insert(t.audit).values(
-            case_id=case_id,
-            at=at,
-            actor=actor,
-            action=action,
-            field=field,
-            old_value=old_value,
-            new_value=new_value,
-            prev_hash=prev,
-            entry_hash=entry_hash(prev, case_id, at, actor, action, field, old_value, new_value),
-        )
-    )
+    writer = AuditWriter(connection)
+    writer.add(case_id, at, actor, action, field, old_value, new_value)
+    writer.flush()
 
 
 def _audit_entry(row: Row[Any]) -> AuditEntry:
