@@ -196,9 +196,10 @@ class DetectionEngine:
         if self.engine is None:
             return []
         alerts: list[Alert] = []
+        shared: dict[str, Any] = {}
         for rule in self.rules:
             if isinstance(rule, LedgerRule):
-                alerts.extend(self._accept(rule, rule.scan(self.engine, as_of, since)))
+                alerts.extend(self._accept(rule, rule.scan(self.engine, as_of, since, shared)))
         self.report.as_of = as_of
         return alerts
 

@@ -92,6 +92,12 @@ class LedgerRule(Rule):
         """Findings triggered by a stored event (e.g. a stock count); default none."""
         return []
 
-    def scan(self, engine: Engine, as_of: dt.datetime, since: dt.datetime | None) -> list[RuleFinding]:
-        """Findings over the ledger as of ``as_of`` for events from ``since``; default none."""
+    def scan(
+        self, engine: Engine, as_of: dt.datetime, since: dt.datetime | None, shared: dict[str, Any]
+    ) -> list[RuleFinding]:
+        """Findings over the ledger as of ``as_of`` for events from ``since``; default none.
+
+        ``shared``: a dict that lives for one scan of all rules, so that rules reading the same ledger
+        figures (shipments against receipts) compute them once.
+        """
         return []

@@ -114,11 +114,16 @@ class _TransitRule(LedgerRule):
     def cooldown_days(self) -> float:
         return 0.0
 
-    def scan(self, engine: Engine, as_of: dt.datetime, since: dt.datetime | None) -> list[RuleFinding]:
+    def scan(
+        self, engine: Engine, as_of: dt.datetime, since: dt.datetime | None, shared: dict[str, Any]
+    ) -> list[RuleFinding]:
         """Transit issues of the balance as of ``as_of`` for shipments from ``since``."""
         days = self.params.get("transit_days", 14.0)
+        key = f"transit:{days}"
+        if key not in shared:
+            shared[key] = _transit_issues(engine, as_of, days)
         findings = []
-        for issue in _transit_issues(engine, as_of, days):
+        for issue in shared[key]:
             shipped_at = _aware(issue.shipped_at)
             if issue.kind != self.kind or (since is not None and shipped_at < since):
                 continue
