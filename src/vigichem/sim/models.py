@@ -13,8 +13,12 @@ from typing import Any, Literal
 
 from vigichem.errors import InvalidInput
 
-GENERATOR_VERSION = "1"
-"""Bumped whenever the same seed would give different output (the manifest records it)."""
+GENERATOR_VERSION = "2"
+"""Bumped whenever the same seed would give different output (the manifest records it).
+
+2: disposals pick among the products a shop holds in catalogue order; reorders are checked only for stock
+that went down since the last check (both change which events a seed gives, not their kinds).
+"""
 
 TYPOLOGIES = (
     "split_purchase",
