@@ -88,6 +88,10 @@ def test_each_sale_indicator_names_itself(loaded: LedgerStore) -> None:
         ("sale_indicator", "private_address_company_order"),
     ]
     assert [a.subject_id for a in alerts] == ["pty-cash", "pty-noid", "pty-nouse", "pty-lab2"]
+    # Each indicator carries the one basis it rests on.
+    assert "Art. 9(1)(e)" in alerts[0].basis and "Art. 9(1)(d)" not in alerts[0].basis
+    assert "Art. 9(1)(d)" in alerts[1].basis and "Art. 9(1)(a)" in alerts[2].basis
+    assert "2020/C 210/01" in alerts[3].basis
 
 
 def test_many_buyers_one_delivery_address(loaded: LedgerStore) -> None:

@@ -170,7 +170,7 @@ class Decider:
             pack = load_rule_pack()
             _, configs = pack.for_jurisdiction(jurisdiction)
             built = [
-                RULE_CLASSES[name](config, pack.basis_text(config), jurisdiction)
+                RULE_CLASSES[name](config, pack.basis_text(config), jurisdiction, pack.bases)
                 for name, config in configs.items()
                 if config.enabled
             ]
@@ -203,7 +203,8 @@ class Decider:
             except (VigichemError, ValueError, KeyError, TypeError, ArithmeticError):
                 continue  # an indicator that cannot be judged does not block the sale decision
             for found in rule_findings:
-                reasons.append(Reason("allow_and_report", f"{rule.name}: {found.explanation}", rule.basis))
+                basis = found.basis or rule.basis
+                reasons.append(Reason("allow_and_report", f"{rule.name}: {found.explanation}", basis))
         outcome: Outcome = "allow"
         for reason in reasons:
             if _RANK[reason.outcome] > _RANK[outcome]:

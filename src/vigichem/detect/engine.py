@@ -94,7 +94,7 @@ class DetectionEngine:
                     details={"rule": unknown[0]},
                 )
         self.rules: list[Rule] = [
-            RULE_CLASSES[name](config, pack.basis_text(config), jurisdiction)
+            RULE_CLASSES[name](config, pack.basis_text(config), jurisdiction, pack.bases)
             for name, config in configs.items()
             if config.enabled and (not only or name in only)
         ]
@@ -160,7 +160,7 @@ class DetectionEngine:
             rule=rule.name,
             typology=rule.typology,
             detail=finding.detail,
-            basis=rule.basis,
+            basis=finding.basis or rule.basis,
             severity=rule.severity,
             scope=finding.scope or rule.scope,
             subject_type=str(finding.subject_type),

@@ -39,6 +39,7 @@ class RuleFinding:
     evidence: dict[str, Any] = field(default_factory=dict)
     detail: str | None = None
     scope: Scope | None = None  # None: the rule's own scope
+    basis: str | None = None  # None: the rule's whole basis; else the part that this finding rests on
 
 
 class Rule:
@@ -51,9 +52,12 @@ class Rule:
     name_lists: ClassVar[tuple[str, ...]] = ()  # parameters that are lists of names
     explanation: ClassVar[str] = ""
 
-    def __init__(self, config: RuleConfig, basis: str, jurisdiction: str) -> None:
+    def __init__(
+        self, config: RuleConfig, basis: str, jurisdiction: str, bases: dict[str, str] | None = None
+    ) -> None:
         self.config = config
         self.basis = basis
+        self.bases = bases or {}  # the pack's basis texts by id, for findings that rest on one of them
         self.jurisdiction = jurisdiction
         self.severity = Severity(config.severity)
         self.params = {name: config.number(name) for name in self.numbers}

@@ -15,7 +15,17 @@ from vigichem.detect.facts import EventFacts
 from vigichem.detect.models import Scope, SubjectType
 from vigichem.detect.rule import Rule, RuleFinding
 
-__all__ = ["SaleIndicator"]
+__all__ = ["DETAIL_BASES", "SaleIndicator"]
+
+
+DETAIL_BASES = {
+    "cash": "eu-art9-1e",
+    "no_id": "eu-art9-1d",
+    "no_end_use": "eu-art9-1a",
+    "private_address_company_order": "eu-guidelines-v",
+    "many_buyers_one_address": "eu-guidelines-v",
+}
+"""The basis (id in ``rules.yaml``) that each indicator rests on, when the configuration names it."""
 
 
 class SaleIndicator(Rule):
@@ -26,6 +36,13 @@ class SaleIndicator(Rule):
     scope = Scope.OPERATOR
     numbers = ("cash_level_kg", "delivery_window_days", "delivery_min_parties")
     name_lists = ("company_types",)
+
+    def basis_of(self, detail: str) -> str | None:
+        """The text of the one basis an indicator rests on (None: the rule's whole basis)."""
+        basis_id = DETAIL_BASES.get(detail)
+        if basis_id is None or basis_id not in self.config.basis or basis_id not in self.bases:
+            return None
+        return " ".join(self.bases[basis_id].split())
 
     def cooldown_days(self) -> float:
         """The same indicator on the same subject alerts again only after the delivery window."""
@@ -73,6 +90,7 @@ class SaleIndicator(Rule):
                 explanation=text,
                 evidence=evidence,
                 detail=detail,
+                basis=self.basis_of(detail),
             )
             for detail, text, evidence in found
         ]
@@ -100,4 +118,5 @@ class SaleIndicator(Rule):
             evidence={"buyers": len(parties), "window_days": window},
             detail="many_buyers_one_address",
             scope=Scope.AUTHORITY,
+            basis=self.basis_of("many_buyers_one_address"),
         )
