@@ -25,14 +25,13 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.shared_data import OFFICIAL_EPCIS_EXAMPLES
 from vigichem.ledger.db import create_engine_from_url, migrate
 from vigichem.ledger.node import Node, init_node
 from vigichem.ledger.store import LedgerStore
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-EPCIS_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "epcis" / "gs1-EPCIS" / "JSON"
-if not EPCIS_EXAMPLES.is_dir():  # the shared data sits beside the checkout
-    EPCIS_EXAMPLES = Path("/work/shared/data/epcis/gs1-EPCIS/JSON")
+EPCIS_EXAMPLES = OFFICIAL_EPCIS_EXAMPLES
 
 
 def postgres_url() -> str:

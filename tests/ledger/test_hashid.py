@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.shared_data import OFFICIAL_EPCIS_EXAMPLES
 from vigichem.errors import InvalidDocument
 from vigichem.ledger.digital_link import check_digit, to_canonical_digital_link
 from vigichem.ledger.hashid import (
@@ -25,10 +26,7 @@ from vigichem.ledger.hashid import (
 
 VECTORS = Path(__file__).parent / "data" / "hash-vectors"
 EXAMPLES = sorted((VECTORS / "examples").glob("*.jsonld"))
-# The official GS1 examples live in the shared reference data beside the checkout.
-OFFICIAL_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "epcis" / "gs1-EPCIS" / "JSON"
-if not OFFICIAL_EXAMPLES.is_dir():
-    OFFICIAL_EXAMPLES = Path("/work/shared/data/epcis/gs1-EPCIS/JSON")
+OFFICIAL_EXAMPLES = OFFICIAL_EPCIS_EXAMPLES
 
 # The reference test suite hashes this vector with two repository bookkeeping fields ignored
 # (its events must then hash alike); we pass the same list.

@@ -12,14 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.shared_data import OFFICIAL_EPCIS_EXAMPLES
 from vigichem.errors import InputTooLarge, InvalidDocument
 from vigichem.ledger import validation
 from vigichem.ledger.validation import json_pointer, parse_document, validate_document
 
-# The official GS1 examples live in the shared reference data beside the checkout.
-OFFICIAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "epcis" / "gs1-EPCIS" / "JSON"
-if not OFFICIAL.is_dir():
-    OFFICIAL = Path("/work/shared/data/epcis/gs1-EPCIS/JSON")
+OFFICIAL = OFFICIAL_EPCIS_EXAMPLES
 VENDORED_EXAMPLES = Path(__file__).parent / "data" / "hash-vectors" / "examples"
 BASE_EXAMPLE = VENDORED_EXAMPLES / "epcisDocWithShippingAndTransportingEvent.jsonld"
 HAS_RUST_VALIDATOR = importlib.util.find_spec("jsonschema_rs") is not None
