@@ -11,10 +11,10 @@ import pytest
 from pypdf import PdfReader
 
 from tests.cases.factories import T0, document, masterdata, sale
-from vigichem.cases import build_report, get_case, record_alerts, render_pdf, verify_audit
+from vigichem.cases import build_report, get_case, link_evidence, record_alerts, render_pdf, verify_audit
 from vigichem.cases.report import STR_SCHEMA, report_digest
 from vigichem.detect.models import Alert, Scope, Severity
-from vigichem.errors import InvalidInput
+from vigichem.errors import InvalidInput, NotFound
 from vigichem.ledger import capture, event_hash_ids
 from vigichem.ledger.masterdata import MasterData, parse_masterdata
 from vigichem.ledger.store import LedgerStore
@@ -158,3 +158,18 @@ def test_substance_mass_goes_through_net_content_and_density() -> None:
     assert substance_kg(2.0, "LTR", 30.0, bottle.model_copy(update={"density_kg_per_l": None})) is None
     assert substance_kg(2.0, None, 30.0, None) is None
     assert substance_kg(2.0, "KGM", None, bottle) is None
+
+
+def test_analysts_link_further_ledger_events(reported_case: tuple[LedgerStore, int, str]) -> None:
+    store, case_id, ref = reported_case
+    later = document(sale(T0 + timedelta(hours=1), ref, 5.0, payment="card"))
+    capture(store, later)
+    (extra,) = event_hash_ids(later)
+    with pytest.raises(NotFound, match="not in this ledger: ni:///sha-256;"):
+        link_evidence(store.engine, case_id, [extra, "ni:///sha-256;" + "0" * 64 + "?ver=CBV2.0"], actor="a1")
+    assert extra not in get_case(store.engine, case_id).evidence
+    case = link_evidence(store.engine, case_id, [extra, extra], actor="a1")
+    assert case.evidence[-1] == extra and len(case.evidence) == 3
+    assert link_evidence(store.engine, case_id, [extra], actor="a1").audit == case.audit
+    report = build_report(store.engine, case_id, reporter="officer-1")
+    assert {t["payment"] for t in report["transactions"]} == {"cash", "card"}

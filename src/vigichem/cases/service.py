@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 
 from vigichem.cases import store
+from vigichem.cases import tables as t
 from vigichem.cases.models import (
     TRANSITIONS,
     AuditEntry,
@@ -22,7 +23,8 @@ from vigichem.cases.models import (
     Resolution,
 )
 from vigichem.cases.recording import record_alerts, utc
-from vigichem.errors import InvalidInput
+from vigichem.errors import InvalidInput, NotFound
+from vigichem.ledger.db import events
 
 __all__ = [
     "assign",
@@ -31,6 +33,7 @@ __all__ = [
     "comment",
     "get_case",
     "investigate",
+    "link_evidence",
     "list_cases",
     "mark_reported",
     "record_alerts",
@@ -99,6 +102,43 @@ def comment(engine: Engine, case_id: int, text: str, *, actor: str, at: datetime
     with store.write_transaction(engine) as connection:
         store.load_case(connection, case_id, full=False)
         store.append_audit(connection, case_id, utc(at), actor, "comment", "comment", None, body)
+    return get_case(engine, case_id)
+
+
+def link_evidence(
+    engine: Engine, case_id: int, hash_ids: Sequence[str], *, actor: str, at: datetime | None = None
+) -> Case:
+    """Link ledger events (Event Hash IDs) to a case as evidence; each must be in this node's ledger.
+
+    Events already linked are left as they are; an unknown hash ID rejects the whole call (nothing linked).
+    """
+    actor = _text(actor, "the actor")
+    wanted = list(dict.fromkeys(_text(hash_id, "an event hash ID") for hash_id in hash_ids))
+    if not wanted:
+        raise InvalidInput("give at least one event hash ID to link")
+    moment = utc(at)
+    with store.write_transaction(engine) as connection:
+        store.load_case(connection, case_id, full=False)
+        stored = set(connection.scalars(select(events.c.hash_id).where(events.c.hash_id.in_(wanted))))
+        missing = [hash_id for hash_id in wanted if hash_id not in stored]
+        if missing:
+            raise NotFound(
+                f"not in this ledger: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else ""),
+                details={"missing": missing},
+            )
+        linked = set(
+            connection.scalars(select(t.case_evidence.c.hash_id).where(t.case_evidence.c.case_id == case_id))
+        )
+        audit = store.AuditWriter(connection)
+        for hash_id in wanted:
+            if hash_id in linked:
+                continue
+            connection.execute(
+                insert(t.case_evidence),
+                {"case_id": case_id, "hash_id": hash_id, "added_at": moment, "source": f"linked by {actor}"},
+            )
+            audit.add(case_id, moment, actor, "add_evidence", "evidence", None, hash_id)
+        audit.flush()
     return get_case(engine, case_id)
 
 

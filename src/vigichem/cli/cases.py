@@ -1,5 +1,5 @@
 """CLI commands of cases and reports: ``vigichem cases list|show|assign|triage|investigate|report|close|
-comment|audit`` and ``vigichem report CASE --pdf FILE [--lang fr] [--json]``.
+comment|link|audit`` and ``vigichem report CASE --pdf FILE [--lang fr] [--json]``.
 
 The node is the one the settings name (``VIGICHEM_DATA_DIR``, ``VIGICHEM_DATABASE_URL``). Every action is
 written to the case's audit trail under ``--actor`` (default: the operating-system user).
@@ -234,6 +234,18 @@ def comment_command(case: CaseArgument, text: str, actor: ActorOption = _default
     from vigichem.cases import comment
 
     _act(lambda engine: comment(engine, case, text, actor=actor), "comment added")
+
+
+@cases_app.command("link")
+def link_command(
+    case: CaseArgument,
+    hash_ids: Annotated[list[str], typer.Argument(help="Event Hash IDs of ledger events")],
+    actor: ActorOption = _default_actor(),
+) -> None:
+    """Link ledger events to a case as evidence (each must be in this node's ledger)."""
+    from vigichem.cases import link_evidence
+
+    _act(lambda engine: link_evidence(engine, case, hash_ids, actor=actor), f"{len(hash_ids)} events linked")
 
 
 @cases_app.command("audit")
