@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from tests.shared_data import OFFICIAL_EPCIS_EXAMPLES
 from vigichem.errors import InputTooLarge, InvalidDocument
 from vigichem.ledger import validation
+from vigichem.ledger.extensions import CONTEXT_ENTRY
 from vigichem.ledger.validation import json_pointer, parse_document, validate_document
 
 OFFICIAL = OFFICIAL_EPCIS_EXAMPLES
@@ -158,6 +159,24 @@ def _missing_body(doc: dict[str, Any]) -> None:
     del doc["epcisBody"]
 
 
+def _vigichem_extension(doc: dict[str, Any], field: str, value: Any) -> None:
+    context = doc["@context"] if isinstance(doc["@context"], list) else [doc["@context"]]
+    doc["@context"] = [*context, CONTEXT_ENTRY]
+    doc["epcisBody"]["eventList"][1][f"vc:{field}"] = value
+
+
+def _unknown_payment_method(doc: dict[str, Any]) -> None:
+    _vigichem_extension(doc, "paymentMethod", "gold bars")  # invented value
+
+
+def _customer_name_instead_of_reference(doc: dict[str, Any]) -> None:
+    _vigichem_extension(doc, "customerRef", "Jane Doe")  # invented: a name where a reference belongs
+
+
+def _id_verified_not_boolean(doc: dict[str, Any]) -> None:
+    _vigichem_extension(doc, "idVerified", "yes")
+
+
 BROKEN = {
     "negative quantity": (_negative_quantity, ["/epcisBody/eventList/1/quantityList/0/quantity"]),
     "zero quantity": (_zero_quantity, ["/epcisBody/eventList/0/quantityList/0/quantity"]),
@@ -177,6 +196,12 @@ BROKEN = {
     "unknown action": (_unknown_action, ["/epcisBody/eventList/0/action"]),
     "missing body": (_missing_body, [""]),
     "unknown field": (_unknown_field, ["/epcisBody/eventList/0/bogusField"]),
+    "unknown payment method": (_unknown_payment_method, ["/epcisBody/eventList/1/vc:paymentMethod"]),
+    "name as customer reference": (
+        _customer_name_instead_of_reference,
+        ["/epcisBody/eventList/1/vc:customerRef"],
+    ),
+    "idVerified not boolean": (_id_verified_not_boolean, ["/epcisBody/eventList/1/vc:idVerified"]),
 }
 
 

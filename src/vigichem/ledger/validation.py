@@ -40,6 +40,7 @@ from importlib import resources
 from typing import Any, Protocol
 
 from vigichem.errors import InputTooLarge, InvalidDocument
+from vigichem.ledger.extensions import check_extensions
 from vigichem.ledger.units import accepted_codes, is_known_unit
 
 __all__ = [
@@ -356,6 +357,7 @@ def semantic_errors(document: Mapping[str, Any]) -> list[dict[str, str]]:
                             )
                         )
         found.extend({"path": path, "message": message} for path, message in problems)
+        found.extend(check_extensions(event, base, document.get("@context")))
     return found
 
 
