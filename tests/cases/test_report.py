@@ -129,6 +129,9 @@ def test_pdf_in_english_and_french_and_bad_options(reported_case: tuple[LedgerSt
         assert "2 purchases of 10 kg" in text
         assert "Paid in notes of 50." in text
         assert report["evidence"][0]["hashId"][:40] in text.replace("\n", "")
+    # Markup in free text is printed as text, not interpreted by reportlab's paragraph parser.
+    marked = dict(report, freeText="<b>bold?</b> & <unclosed")
+    assert "<b>bold?</b> & <unclosed" in _pdf_text(marked, "en")
     with pytest.raises(InvalidInput, match="language 'de' is not available"):
         render_pdf(report, io.BytesIO(), lang="de")
     with pytest.raises(InvalidInput, match="sale outcome 'sold' is not one of completed, refused, attempted"):
