@@ -77,3 +77,13 @@ def test_alert_json_round_trip_keeps_the_fingerprint(loaded: LedgerStore) -> Non
     assert len(alerts) == 1
     again = Alert.from_dict(alerts[0].to_dict())
     assert again.fingerprint == alerts[0].fingerprint and again == alerts[0]
+
+
+def test_repeated_and_recaptured_events_are_judged_once(loaded: LedgerStore) -> None:
+    detector = DetectionEngine(loaded.engine, "EU")
+    event = sale(at(0), "pty-twice", 1.0, id_verified=False)
+    result, alerts = detector.capture(loaded, document(event, event))
+    assert len(result.new) == 1 and len(result.duplicates) == 1
+    assert [a.detail for a in alerts] == ["no_id"] and detector.report.events_seen == 1
+    _, again = detector.capture(loaded, document(event))
+    assert again == [] and detector.report.events_seen == 1

@@ -186,7 +186,11 @@ class DetectionEngine:
             pairs = list(zip(result.new, stored, strict=True))
         else:
             new = set(result.new)
-            pairs = [(h, e) for h, e in zip(event_hash_ids(document), stored, strict=True) if h in new]
+            pairs = []
+            for hash_id, event in zip(event_hash_ids(document), stored, strict=True):
+                if hash_id in new:
+                    new.discard(hash_id)  # an event repeated inside the document is judged once
+                    pairs.append((hash_id, event))
         for hash_id, event in pairs:
             alerts.extend(self.process(hash_id, event, context))
         return result, alerts
