@@ -31,10 +31,11 @@ __all__ = [
 ]
 
 REPORTING_DEADLINE = timedelta(hours=24)
-"""Regulation (EU) 2019/1148 Art. 9: suspicious transactions, significant disappearances and thefts are
-reported within 24 hours (the same figure as the detection rule pack's ``eu-art9-2`` basis). The exact
-paragraph for suspicious transactions was not checked against the Official Journal text in this session
-(gap left visible, see ``docs/cases.md``). The clock starts at the first alert's detection time."""
+"""Regulation (EU) 2019/1148 Art. 9 with Annex I: suspicious transactions, significant disappearances and
+thefts are reportable within 24 hours (the project's transcription of Annex I,
+``shared/data/regulatory/regulatory_lists_transcribed.csv``; the detection rule pack's ``eu-art9-2`` basis).
+The paragraph of Art. 9 was not checked against the Official Journal text (gap left visible in
+``docs/cases.md``). The clock starts at the first alert's detection time."""
 
 
 class CaseStatus(StrEnum):
