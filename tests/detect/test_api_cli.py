@@ -130,3 +130,19 @@ def test_cli_replay_reports_a_rejected_document_and_goes_on(cli_node: Node, tmp_
 def test_cli_unknown_rule_is_refused(cli_node: Node) -> None:
     result = CliRunner().invoke(app, ["detect", "--since", "2022-01-01", "--rule", "made_up"])
     assert result.exit_code == 2 and "unknown rule 'made_up'" in result.output
+
+
+def test_cli_detect_records_alerts_as_cases_once(cli_node: Node) -> None:
+    from vigichem.ledger.store import LedgerStore
+
+    store = LedgerStore(cli_node.engine)
+    for day in range(4):
+        capture(store, document(sale(at(day), "pty-record", 6.0)))
+    runner = CliRunner()
+    first = runner.invoke(app, ["detect", "--since", "2022-01-01", "--record", "--format", "json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["recorded"].startswith(
+        "recorded: 1 new alerts (0 already recorded), 1 cases"
+    )
+    again = runner.invoke(app, ["detect", "--since", "2022-01-01", "--record", "--format", "json"])
+    assert json.loads(again.output)["recorded"].startswith("recorded: 0 new alerts (1 already recorded)")

@@ -9,7 +9,6 @@ labels file, no node). ``detect`` reports skipped events and still exits 0: a ba
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,13 +74,10 @@ def _moment(text: str | None, name: str) -> dt.datetime | None:
 
 
 def _record(engine: Any, alerts: list[Any]) -> str:
-    """Hand the alerts to ``vigichem.cases.record_alerts`` when that package is installed."""
-    try:
-        cases = importlib.import_module("vigichem.cases")
-    except ImportError:
-        return "alerts not recorded: vigichem.cases is not available"
-    result = cases.record_alerts(engine, alerts)
-    return f"recorded: {result}"
+    """Record the alerts as cases (``vigichem.cases.record_alerts``: grouped by subject, never twice)."""
+    from vigichem.cases import record_alerts
+
+    return f"recorded: {record_alerts(engine, alerts)}"
 
 
 def _print_alerts(console: Console, alerts: list[Any]) -> None:
@@ -128,9 +124,9 @@ def detect_command(
             else:
                 assert start is not None
                 report = detect_history(node.engine, start, jurisdiction=jurisdiction, until=end, only=rule)
+            note = _record(node.engine, report.alerts) if record else None
         except VigichemError as error:
             raise _fail(error.message) from None
-        note = _record(node.engine, report.alerts) if record else None
     if output is OutputFormat.json:
         payload = report.to_dict()
         if note:
