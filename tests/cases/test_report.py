@@ -82,6 +82,7 @@ def test_json_report_gathers_case_ledger_vault_and_screening(
     assert report["indicators"][0]["explanation"].startswith("2 purchases of 10 kg")
     assert all(item["inLedger"] for item in report["evidence"]) and len(report["evidence"]) == 2
     assert report["times"]["deadline"] == "2026-03-03T09:00:00Z"
+    assert report["times"]["overdueAtGeneration"] is True  # generated now, long after the invented 2026-03-03
     assert report["freeText"] == "Buyer left in a hurry."
 
 
@@ -89,7 +90,10 @@ def test_reading_the_buyer_is_logged_and_the_report_is_audited(
     reported_case: tuple[LedgerStore, int, str],
 ) -> None:
     store, case_id, ref = reported_case
-    report = build_report(store.engine, case_id, reporter="officer-1", outcome="refused")
+    report = build_report(
+        store.engine, case_id, reporter="officer-1", outcome="refused", at=T0 + timedelta(hours=2)
+    )
+    assert report["times"]["overdueAtGeneration"] is False
     assert report["saleOutcome"] == "refused"
     reads = [e for e in Vault(store.engine).access_log(ref) if e.action == "read"]
     assert [(e.actor, e.purpose) for e in reads] == [

@@ -39,6 +39,7 @@ I18N: dict[str, dict[str, str]] = {
         "detectedAt": "Detected",
         "deadline": "Reporting deadline (24 h)",
         "generatedAt": "Report generated",
+        "overdueAtGeneration": "Past the deadline when generated",
         "outcome": "The sale was",
         "completed": "completed",
         "refused": "refused",
@@ -90,6 +91,7 @@ I18N: dict[str, dict[str, str]] = {
         "detectedAt": "Détection",
         "deadline": "Échéance de déclaration (24 h)",
         "generatedAt": "Déclaration établie le",
+        "overdueAtGeneration": "Échéance dépassée à l'établissement",
         "outcome": "La vente a été",
         "completed": "réalisée",
         "refused": "refusée",
@@ -206,7 +208,12 @@ def _flowables(report: Mapping[str, Any], writer: _Writer) -> list[Flowable]:
         ]
     )
     writer.section("times")
-    writer.pairs([(writer.t(key), value) for key, value in report["times"].items()])
+    writer.pairs(
+        [
+            (writer.t(key), _yes_no(writer, value) if isinstance(value, bool) else value)
+            for key, value in report["times"].items()
+        ]
+    )
     writer.section("buyers")
     for buyer in report["buyers"]:
         identity = buyer["identity"]

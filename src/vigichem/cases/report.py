@@ -328,6 +328,7 @@ def build_report(
             "detectedAt": _iso(case.opened_at),
             "deadline": _iso(case.deadline),
             "generatedAt": _iso(generated),
+            "overdueAtGeneration": case.overdue(generated),
         },
         "saleOutcome": outcome or _outcome(transactions),
         "buyers": _buyers(engine, list(dict.fromkeys(refs)), case, actor),
