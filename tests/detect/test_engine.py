@@ -87,3 +87,14 @@ def test_repeated_and_recaptured_events_are_judged_once(loaded: LedgerStore) -> 
     assert [a.detail for a in alerts] == ["no_id"] and detector.report.events_seen == 1
     _, again = detector.capture(loaded, document(event))
     assert again == [] and detector.report.events_seen == 1
+
+
+def test_streaming_with_record_opens_cases_as_alerts_are_found(loaded: LedgerStore) -> None:
+    from vigichem.cases import list_cases
+
+    detector = DetectionEngine(loaded.engine, "EU", record=True)
+    for day in range(4):
+        detector.capture(loaded, document(sale(at(day), "pty-case", 6.0, id_verified=day != 0)))
+    cases = list_cases(loaded.engine)
+    assert [(c.subject_type, c.subject_id) for c in cases] == [("party", "pty-case")]
+    assert len(detector.report.alerts) == 2  # the refused ID at the first sale, the split at the fourth

@@ -120,10 +120,12 @@ def detect_command(
     with _opened_node() as node:
         try:
             if replay is not None:
-                report = replay_directory(LedgerStore(node.engine), replay, jurisdiction=jurisdiction)
+                store = LedgerStore(node.engine)
+                report = replay_directory(store, replay, jurisdiction=jurisdiction, record=record)
             else:
                 assert start is not None
                 report = detect_history(node.engine, start, jurisdiction=jurisdiction, until=end, only=rule)
+            # A replay records as it goes; a history run records its alerts at the end.
             note = _record(node.engine, report.alerts) if record else None
         except VigichemError as error:
             raise _fail(error.message) from None

@@ -81,8 +81,11 @@ class DetectionEngine:
         only: list[str] | None = None,
         catalogue: Catalogue | None = None,
         clock: Any = None,
+        record: bool = False,
     ) -> None:
         self.engine = engine
+        # record: streaming alerts become cases at once (vigichem.cases.record_alerts), as they are found.
+        self.record = record and engine is not None
         self.jurisdiction = jurisdiction
         pack = pack or load_rule_pack()
         _, configs = pack.for_jurisdiction(jurisdiction)
@@ -193,7 +196,14 @@ class DetectionEngine:
                     pairs.append((hash_id, event))
         for hash_id, event in pairs:
             alerts.extend(self.process(hash_id, event, context))
+        self._record(alerts)
         return result, alerts
+
+    def _record(self, alerts: list[Alert]) -> None:
+        if self.record and alerts and self.engine is not None:
+            from vigichem.cases import record_alerts
+
+            record_alerts(self.engine, alerts)
 
     def scan(self, as_of: dt.datetime, since: dt.datetime | None = None) -> list[Alert]:
         """Run the ledger-wide rules (shipments against receipts) as of a moment."""
@@ -205,6 +215,7 @@ class DetectionEngine:
             if isinstance(rule, LedgerRule):
                 alerts.extend(self._accept(rule, rule.scan(self.engine, as_of, since, shared)))
         self.report.as_of = as_of
+        self._record(alerts)
         return alerts
 
 

@@ -40,9 +40,13 @@ def replay_directory(
     jurisdiction: str = "EU",
     scan_every_days: float = 7.0,
     load_masterdata: bool = True,
+    record: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> RunReport:
-    """Capture and judge ``directory/documents/*.json`` in name order (``masterdata.yaml`` loaded first)."""
+    """Capture and judge ``directory/documents/*.json`` in name order (``masterdata.yaml`` loaded first).
+
+    ``record``: the alerts become cases as they are found (``vigichem.cases.record_alerts``).
+    """
     files = sorted((directory / "documents").glob("*.json"))
     if not files:
         raise InvalidInput(f"{directory}: no documents/*.json to replay")
@@ -50,7 +54,7 @@ def replay_directory(
         from vigichem.ledger.masterdata import MasterData
 
         MasterData(store.engine).load(directory / "masterdata.yaml", jurisdiction=jurisdiction)
-    detector = DetectionEngine(store.engine, jurisdiction)
+    detector = DetectionEngine(store.engine, jurisdiction, record=record)
     last_scan: dt.datetime | None = None
     latest: dt.datetime | None = None
     for done, path in enumerate(files, start=1):
