@@ -189,9 +189,11 @@ def transition(
             changes["resolution"] = str(closing_as)
             changes["closed_at"] = moment
         store.set_case(connection, case_id, **changes)
-        store.append_audit(connection, case_id, moment, actor, "transition", "status", case.status, target)
+        audit = store.AuditWriter(connection)
+        audit.add(case_id, moment, actor, "transition", "status", case.status, target)
         if closing_as is not None:
-            store.append_audit(connection, case_id, moment, actor, "resolve", "resolution", None, closing_as)
+            audit.add(case_id, moment, actor, "resolve", "resolution", None, closing_as)
+        audit.flush()
     return get_case(engine, case_id)
 
 

@@ -22,7 +22,6 @@ from sqlalchemy import Connection, Engine, Row, insert, select, text, update
 
 from vigichem.cases import tables as t
 from vigichem.cases.models import (
-    FINAL_STATUSES,
     AuditEntry,
     AuditReport,
     Case,
@@ -40,8 +39,8 @@ __all__ = [
     "check_chain",
     "entry_hash",
     "load_case",
-    "open_case_for",
     "select_cases",
+    "set_case",
     "write_transaction",
 ]
 
@@ -249,24 +248,6 @@ def select_cases(
     for case_id, typology in connection.execute(select(t.case_alerts.c.case_id, t.case_alerts.c.typology)):
         typologies.setdefault(case_id, set()).add(typology)
     return [_case(row, typologies=tuple(sorted(typologies.get(row.id, ())))) for row in rows]
-
-
-def open_case_for(
-    connection: Connection, subject_type: str, subject_id: str, jurisdiction: str
-) -> int | None:
-    """The id of the subject's case that is still open (not reported or closed), if any."""
-    final = [str(status) for status in FINAL_STATUSES]
-    return connection.execute(
-        select(t.cases.c.id)
-        .where(
-            t.cases.c.subject_type == subject_type,
-            t.cases.c.subject_id == subject_id,
-            t.cases.c.jurisdiction == jurisdiction,
-            t.cases.c.status.not_in(final),
-        )
-        .order_by(t.cases.c.id)
-        .limit(1)
-    ).scalar()
 
 
 def set_case(connection: Connection, case_id: int, **values: Any) -> None:
