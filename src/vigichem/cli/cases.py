@@ -309,7 +309,7 @@ def report_command(
     actor: ActorOption = _default_actor(),
 ) -> None:
     """Build the suspicious-transaction report of a case (JSON, and PDF with --pdf); reads the vault."""
-    from vigichem.cases import build_report, render_pdf
+    from vigichem.cases import build_report
 
     with _engine() as engine:
         report = build_report(
@@ -321,6 +321,8 @@ def report_command(
             free_text=text,
         )
     if pdf is not None:
+        from vigichem.cases import render_pdf  # reportlab is only needed for the PDF
+
         try:
             render_pdf(report, pdf, lang=str(lang))
         except OSError as error:
