@@ -78,5 +78,7 @@ def test_cases_cli_errors(cli_node: Node) -> None:
     assert code == 2 and "statuses are" in out
     code, out = _run("cases", "link", "41", "ni:///sha-256;" + "0" * 64 + "?ver=CBV2.0")
     assert code == 2 and "no case 41" in out
+    code, out = _run("report", "41", "--pdf", "/nonexistent-dir/str.pdf")
+    assert code == 2 and "not a writable file path" in out
     code, out = _run("cases", "list", "--as-of", "yesterday")
     assert code == 2 and "not an ISO 8601 date-time" in out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -311,6 +312,9 @@ def report_command(
     """Build the suspicious-transaction report of a case (JSON, and PDF with --pdf); reads the vault."""
     from vigichem.cases import build_report
 
+    # Checked before the report is built: building reads the vault and writes the audit trail.
+    if pdf is not None and (pdf.is_dir() or not pdf.parent.is_dir() or not os.access(pdf.parent, os.W_OK)):
+        raise _fail(f"cannot write {pdf}: not a writable file path")
     with _engine() as engine:
         report = build_report(
             engine,
