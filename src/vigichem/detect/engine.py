@@ -119,6 +119,12 @@ class DetectionEngine:
         except VigichemError as error:
             self.report.skipped.append(SkippedEvent(hash_id, error.message))
             return []
+        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as error:
+            # A shape the facts reader did not foresee: still one bad event, reported and skipped.
+            self.report.skipped.append(
+                SkippedEvent(hash_id, f"unreadable event: {type(error).__name__}: {error}")
+            )
+            return []
         new: list[Alert] = []
         for rule in self.rules:
             try:

@@ -288,7 +288,8 @@ def _location(value: Any) -> str | None:
 
 
 def _destination(event: Mapping[str, Any]) -> str | None:
-    for item in event.get("destinationList") or []:
+    items = event.get("destinationList")
+    for item in items if isinstance(items, list) else []:
         if isinstance(item, Mapping) and str(item.get("type", "")).endswith("location"):
             return str(item.get("destination"))
     return None
