@@ -24,21 +24,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vigichem.cli.common import EXIT_FAILED, FormatOption, OutputFormat, fail, opened_node
 from vigichem.errors import VigichemError
 
 __all__ = ["register"]
 
-EXIT_FAILED = 1
-EXIT_UNUSABLE = 2
 
 cases_app = typer.Typer(help="Alerts grouped into cases: list, act on, audit.", no_args_is_help=True)
-
-
-class OutputFormat(StrEnum):
-    """How results are printed."""
-
-    table = "table"
-    json = "json"
 
 
 def _default_actor() -> str:
@@ -48,7 +40,6 @@ def _default_actor() -> str:
         return "cli"
 
 
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")]
 ActorOption = Annotated[str, typer.Option(help="who acts (recorded in the audit trail)")]
 CaseArgument = Annotated[int, typer.Argument(help="case number")]
 AsOfOption = Annotated[
@@ -56,26 +47,13 @@ AsOfOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = EXIT_UNUSABLE) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 @contextmanager
 def _engine() -> Iterator[Any]:
-    from vigichem.ledger.node import load_node
-    from vigichem.settings import get_settings
-
-    try:
-        node = load_node(get_settings(), require_key=False)
-    except VigichemError as error:
-        raise _fail(error.message) from None
-    try:
-        yield node.engine
-    except VigichemError as error:
-        raise _fail(error.message) from None
-    finally:
-        node.close()
+    with opened_node() as node:
+        try:
+            yield node.engine
+        except VigichemError as error:
+            raise fail(error.message) from None
 
 
 def _moment(text: str | None) -> dt.datetime:
@@ -84,7 +62,7 @@ def _moment(text: str | None) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(f"--as-of {text!r} is not an ISO 8601 date-time") from None
+        raise fail(f"--as-of {text!r} is not an ISO 8601 date-time") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
@@ -314,7 +292,7 @@ def report_command(
 
     # Checked before the report is built: building reads the vault and writes the audit trail.
     if pdf is not None and (pdf.is_dir() or not pdf.parent.is_dir() or not os.access(pdf.parent, os.W_OK)):
-        raise _fail(f"cannot write {pdf}: not a writable file path")
+        raise fail(f"cannot write {pdf}: not a writable file path")
     with _engine() as engine:
         report = build_report(
             engine,
@@ -330,7 +308,7 @@ def report_command(
         try:
             render_pdf(report, pdf, lang=str(lang))
         except OSError as error:
-            raise _fail(f"cannot write {pdf}: {error.strerror or error}") from None
+            raise fail(f"cannot write {pdf}: {error.strerror or error}") from None
         typer.echo(f"wrote {pdf}", err=as_json)
     if as_json or pdf is None:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))

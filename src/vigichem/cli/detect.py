@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,41 +18,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from vigichem.cli.common import FormatOption, OutputFormat, fail, opened_node
 from vigichem.errors import InvalidInput, VigichemError
 
 __all__ = ["register"]
-
-EXIT_UNUSABLE = 2
-
-
-class OutputFormat(StrEnum):
-    """How results are printed."""
-
-    table = "table"
-    json = "json"
-
-
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(EXIT_UNUSABLE)
-
-
-@contextmanager
-def _opened_node() -> Iterator[Any]:
-    from vigichem.ledger.node import load_node
-    from vigichem.settings import get_settings
-
-    try:
-        node = load_node(get_settings(), require_key=False)
-    except VigichemError as error:
-        raise _fail(error.message) from None
-    try:
-        yield node
-    finally:
-        node.close()
 
 
 def _moment(text: str | None, name: str) -> dt.datetime | None:
@@ -67,9 +33,9 @@ def _moment(text: str | None, name: str) -> dt.datetime | None:
             return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(f"--{name} {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
+        raise fail(f"--{name} {text!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
     if moment.tzinfo is None:
-        raise _fail(f"--{name} {text!r} needs a time-zone offset")
+        raise fail(f"--{name} {text!r} needs a time-zone offset")
     return moment
 
 
@@ -115,9 +81,9 @@ def detect_command(
     from vigichem.ledger.store import LedgerStore
 
     if (since is None) == (replay is None):
-        raise _fail("give exactly one of --since DATE (history) and --replay DIR (streaming)")
+        raise fail("give exactly one of --since DATE (history) and --replay DIR (streaming)")
     start, end = _moment(since, "since"), _moment(until, "until")
-    with _opened_node() as node:
+    with opened_node() as node:
         try:
             if replay is not None:
                 store = LedgerStore(node.engine)
@@ -128,7 +94,7 @@ def detect_command(
             # A replay records as it goes; a history run records its alerts at the end.
             note = _record(node.engine, report.alerts) if record else None
         except VigichemError as error:
-            raise _fail(error.message) from None
+            raise fail(error.message) from None
     if output is OutputFormat.json:
         payload = report.to_dict()
         if note:
@@ -194,10 +160,10 @@ def decide_command(
         if no_history:
             decision = Decider(None).decide(sale)
         else:
-            with _opened_node() as node:
+            with opened_node() as node:
                 decision = Decider(node.engine).decide(sale)
     except VigichemError as error:
-        raise _fail(error.message) from None
+        raise fail(error.message) from None
     if output is OutputFormat.json:
         typer.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -231,7 +197,7 @@ def evaluate_command(
         else:
             found = _detect_all(jurisdiction)
     except VigichemError as error:
-        raise _fail(error.message) from None
+        raise fail(error.message) from None
     result = evaluate(found, planted)
     if output is OutputFormat.json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -263,7 +229,7 @@ def _detect_all(jurisdiction: str) -> list[Any]:
     from vigichem.detect.engine import detect_history
     from vigichem.ledger.db import events
 
-    with _opened_node() as node:
+    with opened_node() as node:
         with node.engine.connect() as connection:
             first = connection.execute(select(func.min(events.c.event_time))).scalar()
         if first is None:

@@ -9,58 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from vigichem.cli.common import EXIT_UNUSABLE, FormatOption, OutputFormat, fail, opened_node
 from vigichem.errors import VigichemError
 from vigichem.ledger.balance import DEFAULT_TRANSIT_DAYS, compute_balance
 from vigichem.ledger.balance_models import BalanceReport
 from vigichem.ledger.csv_import import import_csv
 from vigichem.ledger.masterdata import MasterData
-from vigichem.ledger.node import Node, load_node
 from vigichem.ledger.vault import Vault
-from vigichem.settings import get_settings
 
 __all__ = ["register"]
-
-EXIT_UNUSABLE = 2
-
-
-class OutputFormat(StrEnum):
-    """How results are printed."""
-
-    table = "table"
-    json = "json"
-
-
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")]
-
-
-def _fail(message: str, details: dict[str, Any] | None = None) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    for item in (details or {}).get("errors", [])[:50]:
-        where = item.get("path") or f"line {item.get('line')}, column {item.get('column')}"
-        typer.echo(f"  {where}: {item.get('message')}", err=True)
-    return typer.Exit(EXIT_UNUSABLE)
-
-
-@contextmanager
-def _opened_node(require_key: bool = False) -> Iterator[Node]:
-    try:
-        node = load_node(get_settings(), require_key=require_key)
-    except VigichemError as error:
-        raise _fail(error.message) from None
-    try:
-        yield node
-    finally:
-        node.close()
 
 
 def _number(value: float | None) -> str:
@@ -181,12 +145,12 @@ def balance_command(
         try:
             moment = dt.datetime.fromisoformat(as_of)
         except ValueError:
-            raise _fail(f"--as-of {as_of!r} is not an ISO 8601 date-time") from None
+            raise fail(f"--as-of {as_of!r} is not an ISO 8601 date-time") from None
         if moment.tzinfo is None:
-            raise _fail(f"--as-of {as_of!r} needs a time-zone offset (e.g. 2026-12-31T23:59:59+00:00)")
+            raise fail(f"--as-of {as_of!r} needs a time-zone offset (e.g. 2026-12-31T23:59:59+00:00)")
     if year is not None and not 1997 <= year <= 9999:
-        raise _fail(f"--year {year} is outside 1997 (entry into force of the CWC) to 9999")
-    with _opened_node() as node:
+        raise fail(f"--year {year} is outside 1997 (entry into force of the CWC) to 9999")
+    with opened_node() as node:
         try:
             report = compute_balance(
                 node.engine,
@@ -198,7 +162,7 @@ def balance_command(
                 as_of=moment,
             )
         except VigichemError as error:
-            raise _fail(error.message, error.details) from None
+            raise fail(error.message, error.details) from None
     if output is OutputFormat.json:
         typer.echo(json.dumps(report.as_dict(), default=str))
     else:
@@ -210,14 +174,14 @@ def import_csv_command(
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Import movements from a CSV file as EPCIS events (all rows or nothing)."""
-    with _opened_node(require_key=True) as node:
+    with opened_node(require_key=True) as node:
         try:
             result = import_csv(node.engine, file, signer=node.signer)
         except VigichemError as error:
             if output is OutputFormat.json:
                 typer.echo(json.dumps({"file": str(file), "error": error.to_dict()}))
                 raise typer.Exit(EXIT_UNUSABLE) from None
-            raise _fail(error.message, error.details) from None
+            raise fail(error.message, error.details) from None
     if output is OutputFormat.json:
         typer.echo(json.dumps({"file": str(file), **result.to_dict()}))
     else:
@@ -236,13 +200,13 @@ def erase_party_command(
     ] = False,
 ) -> None:
     """Erase a party's personal data from the vault, leaving a tombstone; the ledger still verifies."""
-    with _opened_node() as node:
+    with opened_node() as node:
         try:
             record = Vault(node.engine).erase_party(
                 ref, reason, actor=actor, override_retention=override_retention
             )
         except VigichemError as error:
-            raise _fail(error.message, error.details) from None
+            raise fail(error.message, error.details) from None
     typer.echo(f"erased {record.ref} at {record.erased_at:%Y-%m-%d %H:%M:%S} UTC ({record.erasure_reason})")
 
 
@@ -258,11 +222,11 @@ def masterdata_load_command(
     output: FormatOption = OutputFormat.table,
 ) -> None:
     """Register everything in a master-data file (all or nothing); products are screened."""
-    with _opened_node() as node:
+    with opened_node() as node:
         try:
             report = MasterData(node.engine).load(file, jurisdiction=jurisdiction)
         except VigichemError as error:
-            raise _fail(error.message, error.details) from None
+            raise fail(error.message, error.details) from None
     if output is OutputFormat.json:
         typer.echo(report.model_dump_json())
         return
@@ -277,7 +241,7 @@ def masterdata_load_command(
 @masterdata_app.command("show")
 def masterdata_show_command(output: FormatOption = OutputFormat.table) -> None:
     """Show the registered sites and products with their screening findings."""
-    with _opened_node() as node:
+    with opened_node() as node:
         masterdata = MasterData(node.engine)
         sites = masterdata.sites()
         products = masterdata.products()

@@ -12,9 +12,7 @@ import base64
 import json
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,47 +21,19 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from vigichem.cli.common import EXIT_FAILED, EXIT_UNUSABLE, FormatOption, OutputFormat, fail, opened_node
 from vigichem.errors import InputTooLarge, InvalidInput, ProofError, VigichemError
 from vigichem.ledger import merkle, service
 from vigichem.ledger.checkpoints import signature_valid
 from vigichem.ledger.models import CaptureResult, Checkpoint
-from vigichem.ledger.node import Node, init_node, load_node
+from vigichem.ledger.node import Node, init_node
 from vigichem.ledger.pipeline import capture_many, default_workers
 from vigichem.ledger.query import EventQuery, event_for_output, query_document, run_query
 from vigichem.settings import get_settings
 
 __all__ = ["register"]
 
-EXIT_FAILED = 1
-EXIT_UNUSABLE = 2
 PROGRESS_FROM_FILES = 10  # below this many files a progress bar is noise
-
-
-class OutputFormat(StrEnum):
-    """How results are printed."""
-
-    table = "table"
-    json = "json"
-
-
-FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="table or json")]
-
-
-def _fail(message: str, code: int = EXIT_UNUSABLE) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-@contextmanager
-def _opened_node(require_key: bool = True) -> Iterator[Node]:
-    try:
-        node = load_node(get_settings(), require_key=require_key)
-    except VigichemError as error:
-        raise _fail(error.message) from None
-    try:
-        yield node
-    finally:
-        node.close()
 
 
 def _b64(data: bytes) -> str:
@@ -82,7 +52,7 @@ def init_command(
     try:
         node = init_node(data_dir or settings.data_dir, name, country, database_url=settings.database_url)
     except VigichemError as error:
-        raise _fail(error.message) from None
+        raise fail(error.message) from None
     typer.echo(f"node {node.identity.name!r} ({node.identity.country}) created in {node.data_dir}")
     typer.echo(f"key {node.identity.key_id}, public key {_b64(node.identity.public_key)}")
     node.close()
@@ -148,7 +118,7 @@ def capture_command(
     # A process pool only pays off over many files.
     count = (workers or default_workers()) if len(files) >= PROGRESS_FROM_FILES else 1
     with (
-        _opened_node() as node,
+        opened_node(require_key=True) as node,
         Progress(
             console=Console(stderr=True), transient=True, disable=len(files) < PROGRESS_FROM_FILES
         ) as progress,
@@ -189,7 +159,7 @@ def verify_command(
     ] = 0,
 ) -> None:
     """Recompute the whole ledger from storage; exit 1 naming the first event that does not verify."""
-    with _opened_node(require_key=False) as node:
+    with opened_node(require_key=False) as node:
         report = service.verify(node.store, node.identity.public_key, workers=workers or default_workers())
     if output is OutputFormat.json:
         typer.echo(json.dumps(report.to_dict()))
@@ -236,13 +206,13 @@ def events_command(
     for item in param or []:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise _fail(f"--param {item!r} is not NAME=VALUE")
+            raise fail(f"--param {item!r} is not NAME=VALUE")
         params.setdefault(name, []).append(value)
-    with _opened_node(require_key=False) as node:
+    with opened_node(require_key=False) as node:
         try:
             page = run_query(node.store, EventQuery.from_params(params))
         except VigichemError as error:
-            raise _fail(error.message) from None
+            raise fail(error.message) from None
     if output is OutputFormat.json:
         typer.echo(json.dumps(query_document(page), ensure_ascii=False))
         return
@@ -277,9 +247,9 @@ def events_command(
 
 def checkpoint_command() -> None:
     """Sign a checkpoint of the log as it is now and print it (JSON)."""
-    with _opened_node() as node:
+    with opened_node(require_key=True) as node:
         signer = node.signer
-        assert signer is not None  # _opened_node(require_key=True) guarantees the key
+        assert signer is not None  # opened_node(require_key=True) guarantees the key
         head = service.checkpoint(node.store, signer)
         typer.echo(json.dumps({"checkpoint": head.to_dict(), "node": node.identity.to_dict()}))
 
@@ -299,22 +269,22 @@ def _fetch(url: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
     try:
         import httpx
     except ImportError:  # pragma: no cover - httpx ships with the dev extras
-        raise _fail("fetching proofs from a node needs httpx: pip install httpx") from None
+        raise fail("fetching proofs from a node needs httpx: pip install httpx") from None
     try:
         response = httpx.get(url.rstrip("/") + path, params=params, timeout=30)
     except httpx.HTTPError as error:
-        raise _fail(f"cannot reach {url}: {error}") from None
+        raise fail(f"cannot reach {url}: {error}") from None
     payload: dict[str, Any] = response.json()
     if response.status_code != 200:
         problem = payload.get("error", {})
-        raise _fail(f"{url}{path}: {problem.get('message', response.text)}")
+        raise fail(f"{url}{path}: {problem.get('message', response.text)}")
     return payload
 
 
 def _trusted_head(url: str | None, public_key: str | None) -> tuple[Checkpoint, bytes]:
     """The signed checkpoint to check proofs against, with its signature verified."""
     if url is None:
-        with _opened_node() as node:
+        with opened_node(require_key=True) as node:
             signer = node.signer
             assert signer is not None
             latest = node.store.latest_checkpoint()
@@ -330,9 +300,9 @@ def _trusted_head(url: str | None, public_key: str | None) -> tuple[Checkpoint, 
         head = _checkpoint_from_json(payload["checkpoint"])
         key = base64.b64decode(payload["node"]["publicKey"])
     if public_key is not None and base64.b64decode(public_key) != key:
-        raise _fail("the node's public key is not the one given with --public-key", EXIT_FAILED)
+        raise fail("the node's public key is not the one given with --public-key", code=EXIT_FAILED)
     if not signature_valid(head, key):
-        raise _fail("the checkpoint's signature does not verify", EXIT_FAILED)
+        raise fail("the checkpoint's signature does not verify", code=EXIT_FAILED)
     return head, key
 
 
@@ -350,11 +320,11 @@ def proof_inclusion_command(
     """Fetch (or compute) an inclusion proof for the latest signed checkpoint and check it (RFC 9162)."""
     head, _key = _trusted_head(url, public_key)
     if url is None:
-        with _opened_node() as node:
+        with opened_node(require_key=True) as node:
             try:
                 data = service.inclusion_proof(node.store, hash_id, head.tree_size).to_dict()
             except VigichemError as error:
-                raise _fail(error.message) from None
+                raise fail(error.message) from None
     else:
         data = _fetch(url, "/proof/inclusion", {"hashId": hash_id, "treeSize": head.tree_size})
     proof = [base64.b64decode(item) for item in data["proof"]]
@@ -363,7 +333,7 @@ def proof_inclusion_command(
             merkle.event_leaf_hash(hash_id), int(data["leafIndex"]), head.tree_size, proof, head.root
         )
     except ProofError as error:
-        raise _fail(f"inclusion proof does not hold: {error.message}", EXIT_FAILED) from None
+        raise fail(f"inclusion proof does not hold: {error.message}", code=EXIT_FAILED) from None
     typer.echo(
         f"ok: {hash_id} is leaf {data['leafIndex']} of the signed tree of {head.tree_size} "
         f"(root {_b64(head.root)}, {len(proof)} proof hashes)"
@@ -379,11 +349,11 @@ def proof_consistency_command(
     """Check that the latest signed tree extends the tree of SIZE1 (RFC 9162 consistency proof)."""
     head, _key = _trusted_head(url, public_key)
     if url is None:
-        with _opened_node() as node:
+        with opened_node(require_key=True) as node:
             try:
                 data = service.consistency_proof(node.store, size1, head.tree_size).to_dict()
             except VigichemError as error:
-                raise _fail(error.message) from None
+                raise fail(error.message) from None
     else:
         data = _fetch(url, "/proof/consistency", {"size1": size1, "size2": head.tree_size})
     root1 = base64.b64decode(old_root) if old_root is not None else base64.b64decode(data["root1"])
@@ -391,7 +361,7 @@ def proof_consistency_command(
     try:
         merkle.verify_consistency(size1, head.tree_size, proof, root1, head.root)
     except ProofError as error:
-        raise _fail(f"consistency proof does not hold: {error.message}", EXIT_FAILED) from None
+        raise fail(f"consistency proof does not hold: {error.message}", code=EXIT_FAILED) from None
     pinned = "" if old_root is not None else " (root at size1 taken from the node; pass --old-root to pin it)"
     typer.echo(f"ok: the signed tree of {head.tree_size} extends the tree of {size1}{pinned}")
 
