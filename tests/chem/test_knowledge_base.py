@@ -355,9 +355,9 @@ def test_missing_directory_is_refused(tmp_path: Path) -> None:
 
 
 def test_coverage_doc_matches_the_data(kb: KnowledgeBase) -> None:
-    text = (REPO / "docs" / "coverage.md").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "screening.md").read_text(encoding="utf-8")
     match = re.search(r"<!-- coverage:start -->\n(.*?)<!-- coverage:end -->", text, re.DOTALL)
-    assert match, "coverage markers missing from docs/coverage.md"
+    assert match, "coverage markers missing from docs/screening.md"
     assert match.group(1) == render_markdown(coverage_rows(kb))
 
 

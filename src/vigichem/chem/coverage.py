@@ -1,6 +1,6 @@
 """Coverage of the knowledge base: per list, how its entries are identified and what is missing.
 
-``render_markdown(coverage_rows(kb))`` is the table pasted into ``docs/coverage.md`` between the markers
+``render_markdown(coverage_rows(kb))`` is the table pasted into ``docs/screening.md`` between the markers
 ``<!-- coverage:start -->`` and ``<!-- coverage:end -->``; a test compares the two so the document cannot
 drift from the data.
 """
