@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +29,7 @@ from vigichem.ledger.models import CaptureResult, Checkpoint
 from vigichem.ledger.node import Node, init_node
 from vigichem.ledger.pipeline import capture_many, default_workers
 from vigichem.ledger.query import EventQuery, event_for_output, query_document, run_query
+from vigichem.ledger.store import LedgerStore
 from vigichem.settings import get_settings
 
 __all__ = ["register"]
@@ -306,6 +307,19 @@ def _trusted_head(url: str | None, public_key: str | None) -> tuple[Checkpoint, 
     return head, key
 
 
+def _proof_data(
+    url: str | None, path: str, params: dict[str, Any], compute: Callable[[LedgerStore], dict[str, Any]]
+) -> dict[str, Any]:
+    """A proof as JSON: fetched from the node at ``url``, or computed from the local node's store."""
+    if url is not None:
+        return _fetch(url, path, params)
+    with opened_node(require_key=True) as node:
+        try:
+            return compute(node.store)
+        except VigichemError as error:
+            raise fail(error.message) from None
+
+
 UrlOption = Annotated[
     str | None, typer.Option("--url", help="A running node's API (default: the local node).")
 ]
@@ -319,14 +333,12 @@ def proof_inclusion_command(
 ) -> None:
     """Fetch (or compute) an inclusion proof for the latest signed checkpoint and check it (RFC 9162)."""
     head, _key = _trusted_head(url, public_key)
-    if url is None:
-        with opened_node(require_key=True) as node:
-            try:
-                data = service.inclusion_proof(node.store, hash_id, head.tree_size).to_dict()
-            except VigichemError as error:
-                raise fail(error.message) from None
-    else:
-        data = _fetch(url, "/proof/inclusion", {"hashId": hash_id, "treeSize": head.tree_size})
+    data = _proof_data(
+        url,
+        "/proof/inclusion",
+        {"hashId": hash_id, "treeSize": head.tree_size},
+        lambda store: service.inclusion_proof(store, hash_id, head.tree_size).to_dict(),
+    )
     proof = [base64.b64decode(item) for item in data["proof"]]
     try:
         merkle.verify_inclusion(
@@ -348,14 +360,12 @@ def proof_consistency_command(
 ) -> None:
     """Check that the latest signed tree extends the tree of SIZE1 (RFC 9162 consistency proof)."""
     head, _key = _trusted_head(url, public_key)
-    if url is None:
-        with opened_node(require_key=True) as node:
-            try:
-                data = service.consistency_proof(node.store, size1, head.tree_size).to_dict()
-            except VigichemError as error:
-                raise fail(error.message) from None
-    else:
-        data = _fetch(url, "/proof/consistency", {"size1": size1, "size2": head.tree_size})
+    data = _proof_data(
+        url,
+        "/proof/consistency",
+        {"size1": size1, "size2": head.tree_size},
+        lambda store: service.consistency_proof(store, size1, head.tree_size).to_dict(),
+    )
     root1 = base64.b64decode(old_root) if old_root is not None else base64.b64decode(data["root1"])
     proof = [base64.b64decode(item) for item in data["proof"]]
     try:
