@@ -353,3 +353,33 @@ def test_any_text_gives_a_result_or_a_typed_error(text: str) -> None:
     assert result.errors or result.identity is not None or result.components
     for error in result.errors:
         assert isinstance(error["code"], str) and isinstance(error["message"], str) and error["message"]
+
+
+def _dea_entries(result: ScreeningResult) -> set[str]:
+    return {finding.entry for finding in result.findings if finding.list == "DEA List I"}
+
+
+def _dea_entry_with_structure(name_start: str) -> Entry:
+    regulatory_list = load_knowledge_base().lists["us-dea-list-i"]
+    assert regulatory_list.isomer_scope == "optical"  # 21 CFR 1310.02: "its optical isomers"
+    return next(e for e in regulatory_list.entries if e.name.startswith(name_start) and e.smiles)
+
+
+def _mirror(smiles: str) -> str:
+    swapped = smiles.replace("@@", "\0").replace("@", "@@").replace("\0", "@")
+    return str(Chem.MolToSmiles(Chem.MolFromSmiles(swapped)))
+
+
+def test_optical_isomer_scope_covers_the_mirror_image_not_a_diastereomer() -> None:
+    ephedrine = _dea_entry_with_structure("Ephedrine")
+    pseudoephedrine = _dea_entry_with_structure("Pseudoephedrine")
+    assert ephedrine.smiles and pseudoephedrine.smiles
+    # The listed ephedrine: the ephedrine entry, and not the pseudoephedrine entry (a diastereomer).
+    assert _dea_entries(screen(ephedrine.smiles, jurisdiction="US")) == {ephedrine.entry}
+    # Its mirror image is an optical isomer of ephedrine, still not of pseudoephedrine.
+    mirrored = screen(_mirror(ephedrine.smiles), jurisdiction="US")
+    assert _dea_entries(mirrored) == {ephedrine.entry}
+    assert any("optical isomers only" in note for note in mirrored.notes)
+    # Without defined stereocentres the structure cannot be told apart: both entries apply.
+    flat = Chem.MolToSmiles(Chem.MolFromSmiles(ephedrine.smiles), isomericSmiles=False)
+    assert _dea_entries(screen(flat, jurisdiction="US")) == {ephedrine.entry, pseudoephedrine.entry}

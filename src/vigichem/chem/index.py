@@ -28,7 +28,7 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import rdinchi
 
 from vigichem.chem.knowledge import KnowledgeBase, load_knowledge_base
-from vigichem.chem.models import Entry, FamilyRule, RegulatoryList
+from vigichem.chem.models import Entry, FamilyRule, IsomerScope, RegulatoryList
 from vigichem.chem.names import normalise_name
 from vigichem.chem.structure import Structure, parse_smiles, standardise
 from vigichem.errors import InvalidStructure, KnowledgeBaseError
@@ -107,6 +107,47 @@ class EntryRef:
         if self.entry.covers_isomers is not None:
             return self.entry.covers_isomers
         return self.regulatory_list.covers_isomers
+
+    @property
+    def isomer_scope(self) -> IsomerScope:
+        """Which isomers the entry covers when it covers any (the entry's own rule, else its list's)."""
+        return self.entry.isomer_scope or self.regulatory_list.isomer_scope
+
+    def covers_isomer(self, submitted: Chem.Mol) -> bool:
+        """Whether the entry covers ``submitted``, a stereoisomer of its listed structure.
+
+        With ``isomer_scope: optical`` only the mirror image counts (a diastereomer such as pseudoephedrine
+        is not an optical isomer of ephedrine); a submission without any defined stereocentre cannot be
+        told apart from the listed isomer, so it is covered.
+        """
+        if not self.covers_isomers:
+            return False
+        if self.isomer_scope == "stereo" or self.structure is None:
+            return True
+        if not has_defined_stereocentre(submitted):
+            return True
+        return mirror_inchikey(submitted) == self.structure.inchikey
+
+
+_INVERTED = {
+    Chem.ChiralType.CHI_TETRAHEDRAL_CW: Chem.ChiralType.CHI_TETRAHEDRAL_CCW,
+    Chem.ChiralType.CHI_TETRAHEDRAL_CCW: Chem.ChiralType.CHI_TETRAHEDRAL_CW,
+}
+
+
+def has_defined_stereocentre(mol: Chem.Mol) -> bool:
+    """True when at least one tetrahedral centre of ``mol`` has a defined configuration."""
+    return any(atom.GetChiralTag() in _INVERTED for atom in mol.GetAtoms())
+
+
+def mirror_inchikey(mol: Chem.Mol) -> str:
+    """The standard InChIKey of the mirror image of ``mol`` (every tetrahedral centre inverted)."""
+    mirror = Chem.Mol(mol)
+    for atom in mirror.GetAtoms():
+        atom.SetChiralTag(_INVERTED.get(atom.GetChiralTag(), atom.GetChiralTag()))
+    with rdBase.BlockLogs():
+        inchi: str = rdinchi.MolToInchi(mirror, "")[0] or ""
+        return str(rdinchi.InchiToInchiKey(inchi)) if inchi else ""
 
 
 def whole_key(mol: Chem.Mol, structure: Structure) -> str:

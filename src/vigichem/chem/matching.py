@@ -250,7 +250,8 @@ def _from_inchikey(index: ScreeningIndex, key: str) -> Resolution:
         exact = ref.structure is not None and (ref.is_salt or ref.structure.inchikey == key)
         if exact:
             resolution.add(Match(ref, "structure", f"the InChIKey is that of {ref.entry.name}"))
-        elif ref.covers_isomers:
+        elif ref.covers_isomers and ref.isomer_scope == "stereo":
+            # An InChIKey cannot be mirrored: "optical isomers only" entries need the structure itself.
             resolution.add(
                 Match(
                     ref,
@@ -316,6 +317,11 @@ def describe_removed(fragments: tuple[str, ...]) -> str:
 
 
 def _isomer_not_covered(ref: EntryRef) -> str:
+    if ref.covers_isomers and ref.isomer_scope == "optical":
+        return (
+            f"{ref.label} covers {ref.entry.name} and its optical isomers only: the submitted stereoisomer "
+            "is not its mirror image (or was given as an InChIKey, which cannot be mirrored), so no finding"
+        )
     return (
         f"{ref.label} lists {ref.entry.name} as a defined stereoisomer and "
         "does not cover other isomers: no finding for the submitted isomer"
@@ -334,7 +340,7 @@ def _match_structure(
         same_stereo = is_salt or ref.is_salt or ref.structure.inchikey == structure.inchikey
         if same_stereo:
             resolution.add(Match(ref, "structure", f"the submitted structure is {ref.entry.name}"))
-        elif ref.covers_isomers:
+        elif ref.covers_isomer(structure.mol):
             resolution.add(
                 Match(
                     ref,
@@ -354,7 +360,7 @@ def _match_structure(
             where = ref.label
             assert ref.structure is not None  # indexed by structure
             if ref.structure.inchikey != structure.inchikey:
-                if ref.covers_salts and ref.covers_isomers:
+                if ref.covers_salts and ref.covers_isomer(structure.mol):
                     resolution.add(
                         Match(
                             ref,

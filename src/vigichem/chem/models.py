@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 Status = Literal["controlled", "restricted", "reportable", "declarable", "watch"]
 """How a finding binds: ``watch`` is never a legal finding, it only flags similarity to a listed chemical."""
 
+IsomerScope = Literal["stereo", "optical"]
+"""Which isomers an entry covers: every stereoisomer ("the stereoisomeric forms", EU drug precursors), or
+only optical isomers ("its optical isomers", 21 CFR 1310.02): the mirror image, not a diastereomer."""
+
 Basis = Literal["cas", "structure", "family", "name"]
 """What matched: the CAS printed in the regulation, the standardised structure, a family rule, or a name."""
 
@@ -63,7 +67,8 @@ class Entry(_Frozen):
     status: Status | None = None  # overrides the list's default status
     limits: tuple[Limit, ...] = ()
     covers_salts: bool | None = None  # overrides the list's default
-    covers_isomers: bool | None = None  # stereo- (and for DEA optical) isomers
+    covers_isomers: bool | None = None  # stereoisomers, within ``isomer_scope``
+    isomer_scope: IsomerScope | None = None  # overrides the list's default
     effective_from: dt.date | None = None
     effective_to: dt.date | None = None
     codes: dict[str, str] = Field(default_factory=dict)  # e.g. {"cn": "2847 00 00", "dea": "8520"}
@@ -86,6 +91,7 @@ class RegulatoryList(_Frozen):
     status: Status
     covers_salts: bool = False
     covers_isomers: bool = True
+    isomer_scope: IsomerScope = "stereo"
     limits: tuple[Limit, ...] = ()  # apply to every entry that has none of its own
     precedence_over_me: tuple[str, ...] = ()  # list ids whose match excludes this list ("except Schedule 1")
     entries: tuple[Entry, ...]
@@ -249,6 +255,7 @@ __all__ = [
     "FamilyRule",
     "Finding",
     "Identity",
+    "IsomerScope",
     "Jurisdiction",
     "Limit",
     "NamedStructure",
