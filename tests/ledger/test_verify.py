@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Connection, delete, insert, select, text, update
 
 from tests.ledger.conftest import make_document, shipment_event
 from vigichem.ledger.db import checkpoints, events
@@ -26,6 +27,15 @@ def filled(node: Node) -> list[str]:
 
 def _verify(node: Node) -> VerifyReport:
     return verify(node.store, node.identity.public_key)
+
+
+def _smuggle(
+    connection: Connection, event: dict[str, Any], hash_id: str, *, like_seq: int, at_seq: int
+) -> None:
+    """Insert a well-formed row for ``event`` at ``at_seq``, other columns copied from ``like_seq``."""
+    row = connection.execute(select(events).where(events.c.seq == like_seq)).one()._asdict()
+    row.update(seq=at_seq, hash_id=hash_id, event_json=json.dumps(event), leaf_hash=event_leaf_hash(hash_id))
+    connection.execute(insert(events), row)
 
 
 def test_untouched_ledger_verifies(node: Node, filled: list[str]) -> None:
@@ -95,14 +105,7 @@ def test_inserted_event_is_named(node: Node, filled: list[str]) -> None:
     document["epcisBody"]["eventList"] = [smuggled]
     smuggled_id = ledger_hash_ids(document)[0]
     with node.engine.begin() as connection:
-        template = connection.execute(select(events).where(events.c.seq == 9)).one()._asdict()
-        template.update(
-            seq=10,
-            hash_id=smuggled_id,
-            event_json=json.dumps(smuggled),
-            leaf_hash=event_leaf_hash(smuggled_id),
-        )
-        connection.execute(insert(events), template)
+        _smuggle(connection, smuggled, smuggled_id, like_seq=9, at_seq=10)
     report = _verify(node)
     assert report.discrepancy is not None
     assert report.discrepancy.kind == DiscrepancyKind.INSERTED
@@ -121,14 +124,7 @@ def test_inserted_event_in_the_middle_is_named(node: Node, filled: list[str]) ->
             connection.execute(text(f"DELETE FROM {table}"))  # child rows would pin the old seqs
         connection.execute(update(events).where(events.c.seq >= 3).values(seq=-events.c.seq - 1))
         connection.execute(update(events).where(events.c.seq < 0).values(seq=-events.c.seq))
-        template = connection.execute(select(events).where(events.c.seq == 4)).one()._asdict()
-        template.update(
-            seq=3,
-            hash_id=smuggled_id,
-            event_json=json.dumps(smuggled),
-            leaf_hash=event_leaf_hash(smuggled_id),
-        )
-        connection.execute(insert(events), template)
+        _smuggle(connection, smuggled, smuggled_id, like_seq=4, at_seq=3)
     report = _verify(node)
     assert report.discrepancy is not None
     assert report.discrepancy.kind == DiscrepancyKind.INSERTED

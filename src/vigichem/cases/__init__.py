@@ -6,8 +6,9 @@ act on them with an append-only, hash-chained audit trail (:func:`verify_audit`)
 :func:`render_pdf` produce the STR as JSON and as a PDF (English or French).
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from vigichem._lazy import lazy_attributes
 from vigichem.cases.models import (
     REPORTING_DEADLINE,
     TRANSITIONS,
@@ -44,12 +45,7 @@ if TYPE_CHECKING:
 _LAZY = {"build_report": "vigichem.cases.report", "render_pdf": "vigichem.cases.pdf"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -13,8 +13,9 @@ can read :class:`Alert` without loading the rules.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from vigichem._lazy import lazy_attributes
 from vigichem.detect.models import Alert, Scope, Severity, SubjectType
 
 if TYPE_CHECKING:
@@ -52,12 +53,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

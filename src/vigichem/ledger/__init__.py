@@ -7,8 +7,9 @@ Capture EPCIS 2.0 documents into an append-only, hash-identified ledger (:func:`
 :func:`load_node`) holds the database and the Ed25519 key. See ``docs/ledger.md``.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from vigichem._lazy import lazy_attributes
 from vigichem.ledger import merkle
 from vigichem.ledger.db import create_engine_from_settings, create_engine_from_url, migrate
 from vigichem.ledger.hashid import event_hash_id, event_hash_ids
@@ -56,12 +57,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
