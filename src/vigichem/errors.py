@@ -17,6 +17,9 @@ wrong, and optional structured ``details``::
     │   └── InvalidDocument          an EPCIS document failing the schema or the semantic checks
     ├── KnowledgeBaseError           a curated data file is invalid (raised at load, with the path)
     ├── NotFound                     a referenced object does not exist (API 404)
+    ├── AuthenticationRequired       no valid session or API token, or a wrong password (API 401)
+    ├── PermissionDenied             authenticated, but the role, token scope or tenancy forbids it (API 403)
+    ├── Conflict                     the request clashes with stored state, e.g. a taken username (API 409)
     ├── IntegrityError               stored ledger data does not verify (names the event)
     ├── ProofError                   an RFC 9162 inclusion or consistency proof does not hold
     └── ConfigurationError           settings refused (e.g. a default secret outside development)
@@ -93,6 +96,18 @@ class NotFound(VigichemError, LookupError):
     code = "not_found"
 
 
+class AuthenticationRequired(VigichemError):
+    code = "unauthenticated"
+
+
+class PermissionDenied(VigichemError):
+    code = "forbidden"
+
+
+class Conflict(VigichemError):
+    code = "conflict"
+
+
 class IntegrityError(VigichemError):
     code = "integrity_error"
 
@@ -106,7 +121,9 @@ class ConfigurationError(VigichemError):
 
 
 __all__ = [
+    "AuthenticationRequired",
     "ConfigurationError",
+    "Conflict",
     "InputTooLarge",
     "IntegrityError",
     "InvalidCAS",
@@ -117,6 +134,7 @@ __all__ = [
     "InvalidStructure",
     "KnowledgeBaseError",
     "NotFound",
+    "PermissionDenied",
     "ProofError",
     "UnknownJurisdiction",
     "UnknownName",

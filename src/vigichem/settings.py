@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     )
     secret_key: str = DEVELOPMENT_SECRET
 
+    # Service
+    secure_cookies: bool = Field(
+        default=False, description="Mark the session cookie Secure (set when the node is served over HTTPS)."
+    )
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30, description="Browser session lifetime.")
+
     # Screening
     watch_similarity: float = Field(
         default=0.7, ge=0.0, le=1.0, description="Tanimoto similarity above which a `watch` finding is made."

@@ -18,12 +18,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigichem.errors import (
+    AuthenticationRequired,
     ConfigurationError,
+    Conflict,
     InputTooLarge,
     IntegrityError,
     InvalidDocument,
     InvalidInput,
     NotFound,
+    PermissionDenied,
     ProofError,
     VigichemError,
 )
@@ -44,6 +47,9 @@ _STATUS: tuple[tuple[type[VigichemError], int], ...] = (
     (InvalidDocument, 422),
     (InvalidInput, 400),
     (NotFound, 404),
+    (AuthenticationRequired, 401),
+    (PermissionDenied, 403),
+    (Conflict, 409),
     (ProofError, 409),
     (IntegrityError, 500),
     (ConfigurationError, 500),

@@ -1,0 +1,55 @@
+"""Accounts, sessions, API tokens and the node's access policy. See ``docs/accounts.md``.
+
+Users log in with a password (argon2id) and get a session cookie; machines use scoped, revocable API tokens.
+:mod:`vigichem.accounts.policy` holds every access rule: the permissions of each :class:`Role` and the SQL
+conditions that confine each principal to its own organisation (an operator) or country (an authority).
+"""
+
+from vigichem.accounts import policy
+from vigichem.accounts.models import ApiToken, Permission, Principal, Role, TenantKind, User
+from vigichem.accounts.service import (
+    LANGUAGES,
+    MIN_PASSWORD_LENGTH,
+    SESSION_TTL,
+    authenticate,
+    change_user,
+    check_csrf,
+    close_session,
+    create_user,
+    csrf_token,
+    get_user,
+    issue_token,
+    list_tokens,
+    list_users,
+    open_session,
+    revoke_token,
+    session_principal,
+    token_principal,
+)
+
+__all__ = [
+    "LANGUAGES",
+    "MIN_PASSWORD_LENGTH",
+    "SESSION_TTL",
+    "ApiToken",
+    "Permission",
+    "Principal",
+    "Role",
+    "TenantKind",
+    "User",
+    "authenticate",
+    "change_user",
+    "check_csrf",
+    "close_session",
+    "create_user",
+    "csrf_token",
+    "get_user",
+    "issue_token",
+    "list_tokens",
+    "list_users",
+    "open_session",
+    "policy",
+    "revoke_token",
+    "session_principal",
+    "token_principal",
+]
