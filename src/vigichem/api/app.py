@@ -71,4 +71,7 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     app.include_router(ledger_router.router)
     app.include_router(detect_router.router)
     app.include_router(inventory_router.router)
+    from vigichem.web import install as install_web
+
+    install_web(app)
     return app

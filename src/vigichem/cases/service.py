@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import ColumnElement, Engine, insert, select
 
 from vigichem.cases import store
 from vigichem.cases import tables as t
@@ -19,10 +19,11 @@ from vigichem.cases.models import (
     AuditEntry,
     AuditReport,
     Case,
+    CaseAlert,
     CaseStatus,
     Resolution,
 )
-from vigichem.cases.recording import record_alerts, utc
+from vigichem.cases.recording import SEVERITY_ORDER, record_alerts, utc
 from vigichem.errors import InvalidInput, NotFound
 from vigichem.ledger.db import events
 
@@ -31,9 +32,11 @@ __all__ = [
     "audit_trail",
     "close",
     "comment",
+    "count_cases",
     "get_case",
     "investigate",
     "link_evidence",
+    "list_alerts",
     "list_cases",
     "mark_reported",
     "record_alerts",
@@ -60,6 +63,13 @@ def get_case(engine: Engine, case_id: int) -> Case:
         return store.load_case(connection, case_id)
 
 
+def _statuses(statuses: Sequence[CaseStatus | str]) -> list[CaseStatus]:
+    try:
+        return [CaseStatus(status) for status in statuses]
+    except ValueError as exc:
+        raise InvalidInput(f"{exc}; statuses are {', '.join(CaseStatus)}") from None
+
+
 def list_cases(
     engine: Engine,
     *,
@@ -67,18 +77,72 @@ def list_cases(
     assignee: str | None = None,
     subject_id: str | None = None,
     overdue_at: datetime | None = None,
+    where: ColumnElement[bool] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[Case]:
-    """Cases matching the filters, oldest first; with ``overdue_at``, only those overdue at that moment."""
-    try:
-        wanted = [CaseStatus(status) for status in statuses]
-    except ValueError as exc:
-        raise InvalidInput(f"{exc}; statuses are {', '.join(CaseStatus)}") from None
+    """Cases matching the filters, oldest first; with ``overdue_at``, only those overdue at that moment.
+
+    ``where`` is an extra SQL condition on the ``cases`` table (the API passes the caller's tenancy rule);
+    ``limit`` and ``offset`` page the result (applied before ``overdue_at``).
+    """
+    conditions = store.case_conditions(
+        statuses=_statuses(statuses), assignee=assignee, subject_id=subject_id, where=where
+    )
     with engine.connect() as connection:
-        found = store.select_cases(connection, statuses=wanted, assignee=assignee, subject_id=subject_id)
+        found = store.select_cases(connection, conditions, limit=limit, offset=offset)
     if overdue_at is not None:
         moment = utc(overdue_at)
         found = [case for case in found if case.overdue(moment)]
     return found
+
+
+def count_cases(
+    engine: Engine,
+    *,
+    statuses: Sequence[CaseStatus | str] = (),
+    assignee: str | None = None,
+    subject_id: str | None = None,
+    where: ColumnElement[bool] | None = None,
+) -> int:
+    """How many cases :func:`list_cases` would list with the same filters (without ``overdue_at``)."""
+    conditions = store.case_conditions(
+        statuses=_statuses(statuses), assignee=assignee, subject_id=subject_id, where=where
+    )
+    with engine.connect() as connection:
+        return store.count_cases(connection, conditions)
+
+
+def list_alerts(
+    engine: Engine,
+    *,
+    where: ColumnElement[bool] | None = None,
+    severities: Sequence[str] = (),
+    typology: str | None = None,
+    rule: str | None = None,
+    statuses: Sequence[CaseStatus | str] = (),
+    assignee: str | None = None,
+    limit: int | None = 50,
+    offset: int = 0,
+) -> tuple[list[tuple[Case, CaseAlert]], int]:
+    """The alert queue: alerts with their case, newest detection first, one page and the total count.
+
+    ``where`` is an extra SQL condition on ``cases`` (or ``case_alerts``), e.g. the caller's tenancy rule;
+    ``statuses`` and ``assignee`` filter on the alert's case.
+    """
+    unknown = [severity for severity in severities if severity not in SEVERITY_ORDER]
+    if unknown:
+        raise InvalidInput(f"severity {unknown[0]!r} is not one of {', '.join(SEVERITY_ORDER)}")
+    conditions = store.case_conditions(statuses=_statuses(statuses), assignee=assignee, where=where)
+    alerts = t.case_alerts.c
+    if severities:
+        conditions.append(alerts.severity.in_(list(severities)))
+    if typology is not None:
+        conditions.append(alerts.typology == typology)
+    if rule is not None:
+        conditions.append(alerts.rule == rule)
+    with engine.connect() as connection:
+        return store.select_alerts(connection, conditions, limit=limit, offset=offset)
 
 
 def assign(engine: Engine, case_id: int, assignee: str, *, actor: str, at: datetime | None = None) -> Case:

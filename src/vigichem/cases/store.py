@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, func, insert, select, text, update
 
 from vigichem.cases import tables as t
 from vigichem.cases.models import (
@@ -36,9 +36,12 @@ __all__ = [
     "GENESIS",
     "AuditWriter",
     "append_audit",
+    "case_conditions",
     "check_chain",
+    "count_cases",
     "entry_hash",
     "load_case",
+    "select_alerts",
     "select_cases",
     "set_case",
     "write_transaction",
@@ -180,8 +183,8 @@ def check_chain(connection: Connection) -> AuditReport:
     return AuditReport(count, True)
 
 
-def _alert(row: Row[Any]) -> CaseAlert:
-    values = dict(row._mapping)
+def _alert(row: Row[Any] | dict[str, Any]) -> CaseAlert:
+    values = dict(row) if isinstance(row, dict) else dict(row._mapping)
     values.pop("case_id")
     values.pop("recorded_at")
     values["evidence"] = json.loads(values.pop("evidence_json"))
@@ -189,8 +192,8 @@ def _alert(row: Row[Any]) -> CaseAlert:
     return CaseAlert(**values)
 
 
-def _case(row: Row[Any], **extra: Any) -> Case:
-    values = dict(row._mapping)
+def _case(row: Row[Any] | dict[str, Any], **extra: Any) -> Case:
+    values = dict(row) if isinstance(row, dict) else dict(row._mapping)
     values["status"] = CaseStatus(values["status"])
     values["resolution"] = None if values["resolution"] is None else Resolution(values["resolution"])
     return Case(**values, **extra)
@@ -228,26 +231,82 @@ def load_case(connection: Connection, case_id: int, *, full: bool = True) -> Cas
     )
 
 
-def select_cases(
-    connection: Connection,
+def case_conditions(
     *,
     statuses: Sequence[CaseStatus] = (),
     assignee: str | None = None,
     subject_id: str | None = None,
-) -> list[Case]:
-    """Cases (without alerts, evidence or audit) matching the filters, oldest first."""
-    query = select(t.cases).order_by(t.cases.c.id)
+    where: ColumnElement[bool] | None = None,
+) -> list[ColumnElement[bool]]:
+    """SQL conditions on ``cases`` for the usual filters (``where``: an extra one, e.g. a tenancy rule)."""
+    conditions: list[ColumnElement[bool]] = []
     if statuses:
-        query = query.where(t.cases.c.status.in_([str(status) for status in statuses]))
+        conditions.append(t.cases.c.status.in_([str(status) for status in statuses]))
     if assignee is not None:
-        query = query.where(t.cases.c.assignee == assignee)
+        conditions.append(t.cases.c.assignee == assignee)
     if subject_id is not None:
-        query = query.where(t.cases.c.subject_id == subject_id)
+        conditions.append(t.cases.c.subject_id == subject_id)
+    if where is not None:
+        conditions.append(where)
+    return conditions
+
+
+def select_cases(
+    connection: Connection,
+    conditions: Sequence[ColumnElement[bool]] = (),
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Case]:
+    """Cases (without alerts, evidence or audit) meeting ``conditions``, oldest first."""
+    query = select(t.cases).where(*conditions).order_by(t.cases.c.id).offset(offset).limit(limit)
     rows = list(connection.execute(query))
     typologies: dict[int, set[str]] = {}
-    for case_id, typology in connection.execute(select(t.case_alerts.c.case_id, t.case_alerts.c.typology)):
-        typologies.setdefault(case_id, set()).add(typology)
+    wanted = [row.id for row in rows]
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        pairs = select(t.case_alerts.c.case_id, t.case_alerts.c.typology).where(
+            t.case_alerts.c.case_id.in_(chunk)
+        )
+        for case_id, typology in connection.execute(pairs):
+            typologies.setdefault(case_id, set()).add(typology)
     return [_case(row, typologies=tuple(sorted(typologies.get(row.id, ())))) for row in rows]
+
+
+def count_cases(connection: Connection, conditions: Sequence[ColumnElement[bool]] = ()) -> int:
+    """How many cases meet ``conditions``."""
+    return int(connection.scalar(select(func.count()).select_from(t.cases).where(*conditions)) or 0)
+
+
+def select_alerts(
+    connection: Connection,
+    conditions: Sequence[ColumnElement[bool]] = (),
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[tuple[Case, CaseAlert]], int]:
+    """Alerts with their case (``conditions`` on ``case_alerts`` and ``cases``), newest detection first.
+
+    Returns one page and the total count.
+    """
+    joined = t.case_alerts.join(t.cases, t.cases.c.id == t.case_alerts.c.case_id)
+    total = int(connection.scalar(select(func.count()).select_from(joined).where(*conditions)) or 0)
+    alert_columns = [column.label(f"a_{column.name}") for column in t.case_alerts.c]
+    query = (
+        select(t.cases, *alert_columns)
+        .select_from(joined)
+        .where(*conditions)
+        .order_by(t.case_alerts.c.detected_at.desc(), t.case_alerts.c.fingerprint)
+        .offset(offset)
+        .limit(limit)
+    )
+    found: list[tuple[Case, CaseAlert]] = []
+    for row in connection.execute(query):
+        mapping = row._mapping
+        case_values = {column.name: mapping[column.name] for column in t.cases.c}
+        alert_values = {column.name: mapping[f"a_{column.name}"] for column in t.case_alerts.c}
+        found.append((_case(case_values), _alert(alert_values)))
+    return found, total
 
 
 def set_case(connection: Connection, case_id: int, **values: Any) -> None:
