@@ -7,8 +7,10 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.conftest import bearer_of
 from tests.ledger.conftest import database_url, node  # noqa: F401 (fixtures)
 from tests.ledger.factories import PLANT_LOCATION, chain_csv, masterdata
+from vigichem.accounts import Role
 from vigichem.api import create_app
 from vigichem.api.routers import inventory
 from vigichem.ledger.csv_import import import_csv
@@ -25,6 +27,8 @@ def client(node: Node) -> Iterator[TestClient]:  # noqa: F811 (the fixture impor
     if not any(getattr(route, "path", None) == "/balance" for route in app.routes):
         app.include_router(inventory.router)  # until the app registers the inventory routes itself
     with TestClient(app, raise_server_exceptions=False) as test_client:
+        # An analyst of the FR authority: the balance of every FR site (the invented chain's plant is one).
+        test_client.headers.update(bearer_of(node, Role.AUTHORITY_ANALYST, organisation="authority-fr"))
         yield test_client
 
 

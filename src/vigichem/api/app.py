@@ -1,8 +1,8 @@
-"""The vigichem HTTP API application (minimal: the ledger; issue 5 grows it into the full API with auth).
+"""The vigichem HTTP API application: every domain's routes, behind accounts, permissions and tenancy.
 
 ``create_app(settings)`` builds a FastAPI app bound to one node. The node (database, key) is opened on the
 first request that needs it and kept for the app's life; tests may pass an opened node directly. Each domain
-adds its routes from its own module under :mod:`vigichem.api.routers`.
+adds its routes from its own module under :mod:`vigichem.api.routers`; ``docs/api.md`` lists them.
 """
 
 from __future__ import annotations
@@ -64,13 +64,10 @@ def create_app(settings: Settings | None = None, node: Node | None = None) -> Fa
     app.state.node_holder = holder
     install_error_handlers(app)
     # Routers import get_node from this module, so they are imported once it is complete.
-    from vigichem.api.routers import detect as detect_router
-    from vigichem.api.routers import inventory as inventory_router
-    from vigichem.api.routers import ledger as ledger_router
+    from vigichem.api.routers import ROUTERS
 
-    app.include_router(ledger_router.router)
-    app.include_router(detect_router.router)
-    app.include_router(inventory_router.router)
+    for router in ROUTERS:
+        app.include_router(router)
     from vigichem.web import install as install_web
 
     install_web(app)

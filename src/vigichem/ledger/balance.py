@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -243,13 +243,15 @@ def compute_balance(
     transit_days: float = DEFAULT_TRANSIT_DAYS,
     year: int | None = None,
     as_of: dt.datetime | None = None,
+    sites: Collection[str] | None = None,
 ) -> BalanceReport:
     """The balance report (``vigichem balance``).
 
     ``site``: a site id, GLN or location URI; ``product``: a product id or GTIN; ``substance``: a CAS number
     or name (case-insensitive); ``transit_days``: how long a shipment may stay unreceived; ``year``: also
     compute the CWC declaration aggregates of that calendar year; ``as_of``: ignore later events (default:
-    now).
+    now); ``sites``: location URIs the report is confined to (the API passes the caller's sites): lots and
+    CWC aggregates at other sites are left out, and transit issues unless they leave from or go to one.
     """
     if transit_days < 0:
         raise InvalidInput(f"transit days must be zero or more, got {transit_days}")
@@ -281,6 +283,13 @@ def compute_balance(
                 location,
             )
     lots = lot_balances(rows, catalogue)
+    if sites is not None:
+        allowed = frozenset(sites)
+        lots = [lot for lot in lots if lot.site in allowed]
+        transit = [
+            row for row in transit if row.get("origin") in allowed or row.get("destination") in allowed
+        ]
+        cwc = [aggregate for aggregate in cwc if aggregate.site in allowed]
     if product is not None:
         lots = [lot for lot in lots if _product_matches(lot, product)]
     substances, notes = substance_balances(lots, catalogue)

@@ -20,7 +20,19 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from vigichem.errors import (
     InvalidComposition,
@@ -466,11 +478,57 @@ class MasterData:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
 
+    def product_page(
+        self, text: str | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> tuple[list[RegisteredProduct], int]:
+        """One page of products ordered by id, optionally only those whose id, name or GTIN contains
+        ``text`` (case-insensitive); and how many match in all."""
+        condition: ColumnElement[bool] = true()
+        if text is not None and text.strip():
+            pattern = f"%{_escape_like(text.strip().lower())}%"
+            condition = or_(
+                func.lower(t.products.c.id).like(pattern, escape="\\"),
+                func.lower(t.products.c.name).like(pattern, escape="\\"),
+                func.coalesce(t.products.c.gtin, "").like(pattern, escape="\\"),
+            )
+        query = select(t.products.c.id).where(condition).order_by(t.products.c.id)
+        with self.engine.connect() as connection:
+            total = int(connection.scalar(select(func.count()).select_from(t.products).where(condition)) or 0)
+            ids = list(connection.scalars(query.offset(offset).limit(limit)))
+        return self.products(ids), total
+
+    def organisation_page(
+        self, where: ColumnElement[bool] | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of organisations meeting ``where`` (e.g. a tenancy rule), ordered by id; and the total."""
+        return _page(self.engine, t.organisations, where, limit, offset)
+
+    def site_page(
+        self, where: ColumnElement[bool] | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of sites meeting ``where`` (e.g. a tenancy rule), ordered by id; and the total."""
+        return _page(self.engine, t.sites, where, limit, offset)
+
     def lots(self) -> list[dict[str, Any]]:
         """Stored lots as dicts (product_id, lot, site_id, produced_on, expires_on)."""
         query = select(t.lots).order_by(t.lots.c.product_id, t.lots.c.lot)
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def _escape_like(text: str) -> str:
+    """``text`` with the LIKE wildcards escaped, so a search for ``50%`` means the characters."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _page(
+    engine: Engine, table: Table, where: ColumnElement[bool] | None, limit: int | None, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    condition = true() if where is None else where
+    with engine.connect() as connection:
+        total = int(connection.scalar(select(func.count()).select_from(table).where(condition)) or 0)
+        query = select(table).where(condition).order_by(table.c.id).offset(offset).limit(limit)
+        return [dict(row._mapping) for row in connection.execute(query)], total
 
 
 def _upsert(connection: Connection, table: Table, key: Mapping[str, Any], values: Mapping[str, Any]) -> None:

@@ -1,28 +1,49 @@
-"""Detection routes: ``POST /decide`` — the point-of-sale decision for a proposed sale.
+"""Detection routes: ``POST /decide`` (``decide``) and ``POST /detect/run`` (``detect:run``).
 
-The body is a proposed sale as :class:`vigichem.detect.decide.ProposedSale` documents it (``product`` or
-``composition``, ``quantity``, ``unit``, ``customer_type``, ``party_ref``, ``payment``, ``id_verified``,
-``delivery_type``, ``delivery_ref``, ``stated_use``, ``licence``, ``site``, ``time``, ``jurisdiction``). The
-answer is :meth:`vigichem.detect.decide.Decision.to_dict`. Errors use the API's envelope: 400 for a malformed
-sale (naming the field), 404 for a product that is not registered.
+``POST /decide`` — the point-of-sale decision. The body is a proposed sale as
+:class:`vigichem.detect.decide.ProposedSale` documents it (``product`` or ``composition``, ``quantity``,
+``unit``, ``customer_type``, ``party_ref``, ``payment``, ``id_verified``, ``delivery_type``, ``delivery_ref``,
+``stated_use``, ``licence``, ``site``, ``time``, ``jurisdiction``). The answer is
+:meth:`vigichem.detect.decide.Decision.to_dict`. An operator must name the ``site`` of the sale, one of its
+own (site id or location URI). Errors use the API's envelope: 400 for a malformed sale (naming the field),
+404 for a product that is not registered or a site that is not the operator's.
+
+``POST /detect/run`` — run the rules over the ledger's history (``since``, default: all of it) and record
+the alerts as cases; the answer counts events judged, alerts, and cases opened and updated.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
 
-from vigichem.api.app import get_node
-from vigichem.detect.decide import Decider, parse_proposed_sale
+from vigichem.accounts import Permission, Principal, TenantKind
+from vigichem.api.auth import requires
+from vigichem.api.common import NodeDep, error_responses, moment, visible_locations
+from vigichem.cases import record_alerts
+from vigichem.detect.decide import Decider, ProposedSale, parse_proposed_sale
 from vigichem.errors import InvalidInput, NotFound
 from vigichem.ledger.node import Node
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["detection"])
-NodeDep = Annotated[Node, Depends(get_node)]
+DecideDep = Annotated[Principal, Depends(requires(Permission.DECIDE))]
+RunDep = Annotated[Principal, Depends(requires(Permission.DETECT_RUN))]
+HISTORY_START = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class DetectionRun(BaseModel):
+    """Which part of the history to judge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: str | None = Field(default=None, max_length=64, description="Date or ISO 8601 date-time.")
+    jurisdiction: str = Field(default="EU", min_length=1, max_length=16)
 
 
 def _decider(request: Request, node: Node) -> Decider:
@@ -34,12 +55,37 @@ def _decider(request: Request, node: Node) -> Decider:
     return decider
 
 
-@router.post("/decide")
-async def decide(request: Request, node: NodeDep, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+def _operator_site(node: Node, principal: Principal, sale: ProposedSale) -> ProposedSale:
+    """An operator sells at its own sites: the sale's site must be one (given as id or location URI)."""
+    if principal.user.role.tenant_kind is not TenantKind.OPERATOR:
+        return sale
+    if sale.site is None:
+        raise InvalidInput(
+            "proposed sale: site: an operator must name the site of the sale", details={"path": "site"}
+        )
+    own = visible_locations(node, principal) or {}
+    if sale.site in own:
+        return sale
+    by_id = {site_id: location for location, site_id in own.items()}
+    if sale.site in by_id:
+        return sale.model_copy(update={"site": by_id[sale.site]})
+    raise NotFound(f"proposed sale: site {sale.site!r} is not one of your sites", details={"path": "site"})
+
+
+@router.post(
+    "/decide", summary="Point-of-sale decision on a proposed sale", responses=error_responses(400, 403, 404)
+)
+async def decide(
+    request: Request,
+    node: NodeDep,
+    principal: DecideDep,
+    body: Annotated[Any, Body(description="A proposed sale (see ProposedSale).")] = None,
+) -> dict[str, Any]:
     """Decide on a proposed sale: allow, allow_and_report, licence_required or refuse, with reasons."""
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object describing the proposed sale")
     sale = parse_proposed_sale(body)
+    sale = await run_in_threadpool(_operator_site, node, principal, sale)
     decider = _decider(request, node)
 
     def run() -> dict[str, Any]:
@@ -48,5 +94,33 @@ async def decide(request: Request, node: NodeDep, body: Annotated[Any, Body()] =
         except NotFound:
             decider.catalogue.refresh()  # master data may have been loaded since the decider was built
             return decider.decide(sale).to_dict()
+
+    return await run_in_threadpool(run)
+
+
+@router.post(
+    "/detect/run", summary="Run detection over history, record cases", responses=error_responses(400, 403)
+)
+async def detect_run(node: NodeDep, principal: RunDep, body: DetectionRun | None = None) -> dict[str, Any]:
+    """Judge the history from ``since`` with the jurisdiction's rules; alerts become cases (never twice)."""
+    from vigichem.detect.engine import detect_history
+
+    wanted = body or DetectionRun()
+    since = moment(wanted.since, "since") or HISTORY_START
+
+    def run() -> dict[str, Any]:
+        report = detect_history(node.engine, since, jurisdiction=wanted.jurisdiction)
+        recorded = record_alerts(node.engine, report.alerts, actor=principal.actor)
+        return {
+            "jurisdiction": report.jurisdiction,
+            "since": since.isoformat(),
+            "eventsSeen": report.events_seen,
+            "skipped": len(report.skipped),
+            "alerts": len(report.alerts),
+            "newAlerts": recorded.new_alerts,
+            "duplicateAlerts": recorded.duplicate_alerts,
+            "casesOpened": len(recorded.cases_opened),
+            "casesUpdated": len(recorded.cases_updated),
+        }
 
     return await run_in_threadpool(run)
