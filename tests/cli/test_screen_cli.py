@@ -1,4 +1,4 @@
-"""The real ``vigichem screen``, ``lists`` and ``demo`` commands, run through typer's CliRunner."""
+"""The real ``vigichem screen``, ``lists`` and ``demo-screening`` commands, run through typer's CliRunner."""
 
 from __future__ import annotations
 
@@ -167,8 +167,8 @@ def test_lists_command_shows_lists_and_jurisdictions_with_sources() -> None:
     assert table.exit_code == 0 and "CWC Schedule 1" in table.output
 
 
-def test_demo_runs_and_shows_findings_and_the_error() -> None:
-    result = _run("demo")
+def test_demo_screening_runs_and_shows_findings_and_the_error() -> None:
+    result = _run("demo-screening")
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "restricted" in text and "reportable" in text

@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from vigichem import __version__
-from vigichem.cli import cases, demo, detect, inventory, ledger, screen, simulate
+from vigichem.cli import (
+    accounts,
+    cases,
+    demo,
+    demo_screening,
+    detect,
+    inventory,
+    ledger,
+    screen,
+    serve,
+    simulate,
+)
 
 app = typer.Typer(
     name="vigichem",
@@ -21,7 +32,7 @@ def _root() -> None:
     """Chemical security along the supply chain: screen, record, detect, decide, share."""
 
 
-for _module in (screen, ledger, inventory, simulate, detect, cases, demo):
+for _module in (screen, ledger, inventory, simulate, detect, cases, accounts, serve, demo, demo_screening):
     _module.register(app)
 
 

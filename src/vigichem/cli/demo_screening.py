@@ -1,8 +1,8 @@
-"""CLI command: ``vigichem demo`` — a screening demonstration on a handful of real products.
+"""CLI command: ``vigichem demo-screening`` — a screening demonstration on a handful of real products.
 
 Each case is an ordinary product or chemical a shop or a customs officer meets; the concentrations are
-typical label values (invented for the demonstration, not taken from a particular product). Later issues
-turn ``make demo`` into a whole node; this module stays the screening part.
+typical label values (invented for the demonstration, not taken from a particular product). ``vigichem demo``
+(:mod:`vigichem.cli.demo`) builds and serves a whole node; this module stays the screening part.
 """
 
 from __future__ import annotations
@@ -56,5 +56,5 @@ def demo_command() -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``demo`` to the ``vigichem`` app."""
-    app.command("demo")(demo_command)
+    """Add ``demo-screening`` to the ``vigichem`` app."""
+    app.command("demo-screening")(demo_command)

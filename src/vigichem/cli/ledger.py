@@ -1,4 +1,4 @@
-"""CLI commands of the custody ledger: init, capture, verify, events, checkpoint, proof, serve.
+"""CLI commands of the custody ledger: init, capture, verify, events, checkpoint, proof.
 
 The node is the one the settings name (``VIGICHEM_DATA_DIR``, ``VIGICHEM_DATABASE_URL``).
 
@@ -376,18 +376,6 @@ def proof_consistency_command(
     typer.echo(f"ok: the signed tree of {head.tree_size} extends the tree of {size1}{pinned}")
 
 
-def serve_command(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-) -> None:
-    """Run the HTTP API (capture, events, checkpoint, proofs) on uvicorn."""
-    import uvicorn
-
-    from vigichem.api import create_app
-
-    uvicorn.run(create_app(get_settings()), host=host, port=port)
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `vigichem` app."""
     app.command("init")(init_command)
@@ -395,7 +383,6 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify_command)
     app.command("events")(events_command)
     app.command("checkpoint")(checkpoint_command)
-    app.command("serve")(serve_command)
     proof = typer.Typer(help="RFC 9162 proofs: fetch or compute, then check.", no_args_is_help=True)
     proof.command("inclusion")(proof_inclusion_command)
     proof.command("consistency")(proof_consistency_command)
