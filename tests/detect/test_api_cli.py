@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.detect.factories import at, document, masterdata, sale
+from vigichem.accounts import Role, create_user, issue_token
 from vigichem.api import create_app
 from vigichem.cli import app
 from vigichem.ledger.node import Node
@@ -23,14 +24,22 @@ def client(node: Node) -> Iterator[TestClient]:
     from vigichem.ledger.masterdata import MasterData
 
     MasterData(node.engine).load(masterdata())
+    clerk = create_user(
+        node.engine, "clerk", "invented-password-1", Role.OPERATOR_CLERK, organisation="shops"
+    )
     with TestClient(
         create_app(Settings(data_dir=node.data_dir), node=node), raise_server_exceptions=False
     ) as c:
+        c.headers["Authorization"] = (
+            f"Bearer {issue_token(node.engine, clerk, 'tests')[1]}"  # an invented clerk
+        )
         yield c
 
 
 def test_post_decide(client: TestClient) -> None:
-    response = client.post("/decide", json={"product": "h2o2-30", "quantity": 2, "stated_use": "pool"})
+    response = client.post(
+        "/decide", json={"product": "h2o2-30", "quantity": 2, "stated_use": "pool", "site": "shop-a"}
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["outcome"] == "licence_required" and body["reasons"][0]["basis"]
@@ -39,8 +48,8 @@ def test_post_decide(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "code", "fragment"),
     [
-        ({"product": "h2o2-30", "quantity": 0}, 400, "invalid_input", "quantity"),
-        ({"product": "nope", "quantity": 1}, 404, "not_found", "not registered"),
+        ({"product": "h2o2-30", "quantity": 0, "site": "shop-a"}, 400, "invalid_input", "quantity"),
+        ({"product": "nope", "quantity": 1, "site": "shop-a"}, 404, "not_found", "not registered"),
         ([1, 2], 400, "invalid_input", "JSON object"),
     ],
 )
