@@ -1,11 +1,34 @@
-"""The analyst web interface (server-rendered Jinja2 + HTMX), mounted on the API app by :func:`install`."""
+"""The analyst web interface: server-rendered Jinja2 + HTMX pages under ``/ui``, assets under ``/static``.
+
+:func:`install` mounts it on the API app (:func:`vigichem.api.app.create_app` calls it). The pages use the
+API's session cookie and CSRF token, the access policy of :mod:`vigichem.accounts.policy` and the same domain
+services as the API. Every asset is vendored (``static/vendor``): nothing is fetched from the internet.
+English and French catalogs are in ``i18n/``. See ``docs/web.md``.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from importlib import resources
+from pathlib import Path
 
-__all__ = ["install"]
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from vigichem.web.i18n import LANGUAGES, catalog, translator
+from vigichem.web.security import CONTENT_SECURITY_POLICY, install_page_errors, install_security_headers
+
+__all__ = ["CONTENT_SECURITY_POLICY", "LANGUAGES", "STATIC_DIR", "catalog", "install", "translator"]
+
+STATIC_DIR = Path(str(resources.files("vigichem.web").joinpath("static")))
+"""The vendored assets and the interface's own CSS and script."""
 
 
 def install(app: FastAPI) -> None:
-    """Add the web interface's pages and static files to ``app`` (being built in issue 5)."""
+    """Add the web interface's pages, static files, HTML error pages and security headers to ``app``."""
+    from vigichem.web.routes import cases, ledger, screening, session
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (session, cases, screening, ledger):
+        app.include_router(module.router)
+    install_page_errors(app)
+    install_security_headers(app)

@@ -1,0 +1,1 @@
+"""Routers of the web interface's pages, one module per area."""
