@@ -30,7 +30,7 @@ from vigichem.web.templating import render
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-UNITS = ("KGM", "GRM", "TNE", "LTR", "MLT", "EA")
+UNITS = ("KGM", "GRM", "TNE", "LTR", "MLT")
 
 
 def _jurisdictions() -> list[tuple[str, str]]:
