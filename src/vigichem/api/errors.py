@@ -2,7 +2,8 @@
 
 Every error leaves the API in this shape: vigichem's typed errors through
 :meth:`vigichem.errors.VigichemError.to_dict` with an HTTP status chosen by their class, FastAPI's request
-validation errors as ``invalid_input`` (422), routing errors (404, 405) as ``not_found`` / ``http_error``,
+validation errors as ``invalid_input`` (422), values the database refuses (a NUL character in text on
+PostgreSQL) as ``invalid_input`` (400), routing errors (404, 405) as ``not_found`` / ``http_error``,
 and anything unexpected as ``internal_error`` (500) with a fixed message, so no internals leak (the
 traceback goes to the server log).
 """
@@ -15,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vigichem.errors import (
@@ -99,6 +101,16 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         code = "not_found" if exc.status_code == 404 else "http_error"
         return JSONResponse(envelope(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(DataError)
+    async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+        # The database refused a value the request carried (PostgreSQL: a NUL character in text, a number
+        # out of a column's range); nothing was stored, and it is the input's fault, not the server's.
+        if "NUL" in str(exc):
+            message = "text in the request must not contain NUL (\\u0000) characters"
+        else:
+            message = "the request holds a value the database cannot store (out of range or malformed)"
+        return JSONResponse(envelope("invalid_input", message), status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -72,8 +72,19 @@ def _operator_site(node: Node, principal: Principal, sale: ProposedSale) -> Prop
     raise NotFound(f"proposed sale: site {sale.site!r} is not one of your sites", details={"path": "site"})
 
 
+_SALE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ProposedSale.model_json_schema()}},
+    }
+}
+
+
 @router.post(
-    "/decide", summary="Point-of-sale decision on a proposed sale", responses=error_responses(400, 403, 404)
+    "/decide",
+    openapi_extra=_SALE_BODY,
+    summary="Point-of-sale decision on a proposed sale",
+    responses=error_responses(400, 403, 404),
 )
 async def decide(
     request: Request,

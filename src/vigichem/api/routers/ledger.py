@@ -62,9 +62,18 @@ def _check_locations(node: Node, principal: Principal, document: dict[str, Any])
             )
 
 
+_DOCUMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object", "description": "An EPCISDocument."}}},
+    }
+}
+
+
 @router.post(
     "/capture",
     status_code=201,
+    openapi_extra=_DOCUMENT_BODY,
     summary="Capture an EPCIS 2.0 document",
     responses=error_responses(400, 403, 413),
 )
