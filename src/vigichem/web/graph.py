@@ -17,7 +17,7 @@ from vigichem.ledger.trace import LotTrace
 
 __all__ = ["trace_svg"]
 
-_BOX_W, _BOX_H, _COL_W, _ROW_H, _PAD = 190, 46, 260, 66, 20
+_BOX_W, _BOX_H, _COL_W, _ROW_H, _PAD = 190, 46, 330, 70, 20
 _COLOURS = {
     "production": "#e3f2fd",
     "site": "#fffde7",
@@ -50,18 +50,21 @@ def _short(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _boxes(trace: LotTrace) -> tuple[dict[str, _Box], dict[tuple[str, str, str], list[float]]]:
-    """Nodes (buyers grouped per site) and edges summed per (source, target, kind)."""
+Edges = dict[tuple[str, str], dict[str, list[float]]]
+
+
+def _boxes(trace: LotTrace) -> tuple[dict[str, _Box], Edges]:
+    """Nodes (buyers grouped per site) and, per (source, target), each kind's quantity and event count."""
     boxes: dict[str, _Box] = {}
     buyers: dict[str, set[str]] = defaultdict(set)
     kinds = {node.id: node for node in trace.nodes}
-    edges: dict[tuple[str, str, str], list[float]] = {}
+    edges: Edges = {}
     for edge in trace.edges:
         target = edge.target
         if kinds[target].kind == "buyer":
             buyers[edge.source].add(target)
             target = f"buyers@{edge.source}"
-        summed = edges.setdefault((edge.source, target, edge.kind), [0.0, 0.0])
+        summed = edges.setdefault((edge.source, target), {}).setdefault(edge.kind, [0.0, 0.0])
         summed[0] += edge.quantity or 0.0
         summed[1] += 1
     for node in trace.nodes:
@@ -76,13 +79,13 @@ def _boxes(trace: LotTrace) -> tuple[dict[str, _Box], dict[tuple[str, str, str],
     return boxes, edges
 
 
-def _layers(boxes: dict[str, _Box], edges: dict[tuple[str, str, str], list[float]]) -> None:
+def _layers(boxes: dict[str, _Box], edges: Edges) -> None:
     for box in boxes.values():
         box.layer = 0 if box.kind == "production" else 1
     # Longest path along the movements, bounded by the node count so that a cycle cannot loop forever.
     for _ in range(len(boxes)):
         changed = False
-        for source, target, _kind in edges:
+        for source, target in edges:
             wanted = boxes[source].layer + 1
             if boxes[target].layer < wanted and wanted <= len(boxes):
                 boxes[target].layer = wanted
@@ -114,10 +117,11 @@ def trace_svg(trace: LotTrace) -> Markup:
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
     ]
-    for (source_id, target_id, kind), (quantity, count) in edges.items():
+    for (source_id, target_id), kinds in edges.items():
         source, target = boxes[source_id], boxes[target_id]
         x1, y1 = float(x(source) + _BOX_W), y(source) + _BOX_H / 2
         x2, y2 = float(x(target)), y(target) + _BOX_H / 2
+        kind = next(iter(kinds))  # a shipment and its receipt share one arrow, coloured as the first
         colour = _EDGE_COLOURS.get(kind, "#555")
         if target.layer > source.layer:
             path = f"M {x1} {y1} C {x1 + 40} {y1}, {x2 - 40} {y2}, {x2} {y2}"
@@ -125,11 +129,17 @@ def trace_svg(trace: LotTrace) -> Markup:
             x1, x2 = x(source) + _BOX_W / 2, x(target) + _BOX_W / 2
             y1, y2 = y(source) + _BOX_H, y(target) + _BOX_H
             path = f"M {x1} {y1} C {x1} {y1 + 40}, {x2} {y2 + 40}, {x2} {y2}"
-        label = f"{kind} {quantity:g} ({int(count)})"
+        middle_x, top_y = (x1 + x2) / 2, (y1 + y2) / 2 - 4 - 12 * (len(kinds) - 1)
+        lines = "".join(
+            f'<tspan x="{middle_x:.0f}" dy="{0 if index == 0 else 12}">'
+            f"{escape(f'{name} {amount:g} ({int(count)})')}</tspan>"
+            for index, (name, (amount, count)) in enumerate(kinds.items())
+        )
         parts.append(
-            f'<g class="edge {kind}"><path d="{path}" fill="none" stroke="{colour}" stroke-width="1.6" '
-            f'marker-end="url(#arrow)"/><text x="{(x1 + x2) / 2:.0f}" y="{(y1 + y2) / 2 - 4:.0f}" '
-            f'text-anchor="middle" fill="{colour}">{escape(label)}</text></g>'
+            f'<g class="edge {" ".join(kinds)}"><path d="{path}" fill="none" stroke="{colour}" '
+            f'stroke-width="1.6" marker-end="url(#arrow)"/><text x="{middle_x:.0f}" y="{top_y:.0f}" '
+            f'text-anchor="middle" fill="{colour}" stroke="#fff" stroke-width="3" paint-order="stroke">'
+            f"{lines}</text></g>"
         )
     for box in boxes.values():
         parts.append(

@@ -84,7 +84,9 @@ def dashboard(request: Request, principal: PagePrincipal, node: NodeDep) -> Resp
     indicators = {
         "type": "bar",
         "horizontal": True,
-        "labels": [f"{item.typology} ({item.rule})" for item in top],
+        "labels": [
+            item.typology if item.rule == item.typology else f"{item.typology} ({item.rule})" for item in top
+        ],
         "datasets": [{"label": "alerts", "key": "alerts", "data": [item.alerts for item in top]}],
     }
     return render(
@@ -217,7 +219,10 @@ def _case_page(
         timeline=timeline,
         overdue=case.overdue(now),
         seconds_left=(case.deadline - now).total_seconds(),
-        moves=sorted(str(move) for move in TRANSITIONS[case.status]),
+        # the workflow's next step first, closing last
+        moves=sorted(
+            (str(move) for move in TRANSITIONS[case.status]), key=lambda move: (move == "closed", move)
+        ),
         may_act=principal.can(Permission.CASES_ACT),
         may_report=principal.can(Permission.REPORTS_READ),
         assignees=_assignees(node, principal) if principal.can(Permission.CASES_ACT) else [],
