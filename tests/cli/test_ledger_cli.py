@@ -19,6 +19,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from tests.ledger.conftest import example_documents, make_document
+from vigichem.accounts import Role, create_user, issue_token
 from vigichem.api import create_app
 from vigichem.cli import app
 from vigichem.ledger.db import create_engine_from_url
@@ -123,10 +124,16 @@ def _free_port() -> int:
         return port
 
 
-def test_proofs_fetched_from_a_running_node(data_dir: Path, tmp_path: Path) -> None:
+def test_proofs_fetched_from_a_running_node(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner = CliRunner()
     captured = runner.invoke(app, ["capture", "-f", "json", str(_write(tmp_path, "a.json", 7))])
     hash_ids = json.loads(captured.stdout)["new"]
+    engine = create_engine_from_url(get_settings().resolved_database_url)
+    reader = create_user(engine, "reader", "invented-password-1", Role.NODE_ADMIN)
+    monkeypatch.setenv("VIGICHEM_API_TOKEN", issue_token(engine, reader, "proofs", ["ledger:read"])[1])
+    engine.dispose()
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(get_settings()), host="127.0.0.1", port=port, log_level="error")

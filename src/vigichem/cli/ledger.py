@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -272,7 +273,10 @@ def _fetch(url: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
     except ImportError:  # pragma: no cover - httpx ships with the dev extras
         raise fail("fetching proofs from a node needs httpx: pip install httpx") from None
     try:
-        response = httpx.get(url.rstrip("/") + path, params=params, timeout=30)
+        # The node's API admits ledger readers only: an API token with ledger:read, from the environment.
+        token = os.environ.get("VIGICHEM_API_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = httpx.get(url.rstrip("/") + path, params=params, headers=headers, timeout=30)
     except httpx.HTTPError as error:
         raise fail(f"cannot reach {url}: {error}") from None
     payload: dict[str, Any] = response.json()
@@ -321,7 +325,12 @@ def _proof_data(
 
 
 UrlOption = Annotated[
-    str | None, typer.Option("--url", help="A running node's API (default: the local node).")
+    str | None,
+    typer.Option(
+        "--url",
+        help="A running node's API (default: the local node); an API token with ledger:read goes in "
+        "VIGICHEM_API_TOKEN.",
+    ),
 ]
 KeyOption = Annotated[str | None, typer.Option(help="Pin the node's Ed25519 public key (base64).")]
 
