@@ -361,3 +361,19 @@ def test_personal_data_reads_are_logged(world_client: TestClient, world: World) 
 @pytest.mark.parametrize("path", ["/cases", "/alerts", "/events", "/balance", "/parties/x?purpose=xyz"])
 def test_node_admin_sees_no_business_data(world_client: TestClient, world: World, path: str) -> None:
     _error(world_client.get(path, headers=world.headers("nodeadmin")), 403, "forbidden")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "code", "fragment"),
+    [
+        ("GET", "/events?nextPageToken=99999999999999999999999", None, "invalid_input", "nextPageToken"),
+        ("GET", "/balance?asOf=0001-01-01T00:00:00%2B14:00", None, "invalid_input", "out of range"),
+        ("POST", "/detect/run", {"since": "0001-01-01"}, "invalid_input", "out of range"),
+        ("POST", "/detect/run", {"jurisdiction": "ZZ"}, "unknown_jurisdiction", "ZZ"),
+    ],
+)
+def test_extreme_values_are_refused_not_crashed(
+    world_client: TestClient, world: World, method: str, url: str, body: Any, code: str, fragment: str
+) -> None:
+    response = world_client.request(method, url, json=body, headers=world.headers("analyst"))
+    assert fragment in _error(response, 400, code)["message"]

@@ -21,6 +21,8 @@ from vigichem.ledger.node import Node
 from vigichem.settings import Settings
 
 __all__ = [
+    "MAX_YEAR",
+    "MIN_YEAR",
     "ErrorBody",
     "ErrorEnvelope",
     "IdPath",
@@ -32,6 +34,8 @@ __all__ = [
 ]
 
 NodeDep = Annotated[Node, Depends(get_node)]
+MIN_YEAR, MAX_YEAR = 1900, 9000
+"""The years a date-time parameter may name."""
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Numeric id.")]
 """A numeric id in a path, bounded so that no database integer overflows on a wild value."""
 
@@ -76,14 +80,18 @@ def settings_of(request: Request) -> Settings:
 
 
 def moment(value: str | None, name: str) -> dt.datetime | None:
-    """An ISO 8601 date-time with an offset (``Z`` accepted) or a date (midnight UTC); None stays None."""
+    """An ISO 8601 date-time with an offset (``Z`` accepted) or a date (midnight UTC), in UTC (or None).
+
+    Years outside :data:`MIN_YEAR`..:data:`MAX_YEAR` are refused.
+    """
     if value is None:
         return None
     text = value.strip()
     try:
         if len(text) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
+        else:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
             f"{name} {value!r} is not a date (YYYY-MM-DD) or an ISO 8601 date-time",
@@ -91,7 +99,16 @@ def moment(value: str | None, name: str) -> dt.datetime | None:
         ) from None
     if parsed.tzinfo is None:
         raise InvalidInput(f"{name} {value!r} needs a time-zone offset", details={"parameter": name})
-    return parsed
+    try:
+        in_utc = parsed.astimezone(dt.UTC)
+    except OverflowError:
+        in_utc = None
+    # Far-off years overflow date arithmetic downstream (a window before or after the moment).
+    if in_utc is None or not MIN_YEAR <= in_utc.year <= MAX_YEAR:
+        raise InvalidInput(
+            f"{name} {value!r} is out of range: years {MIN_YEAR} to {MAX_YEAR}", details={"parameter": name}
+        )
+    return in_utc
 
 
 def visible_locations(node: Node, principal: Principal) -> dict[str, str] | None:

@@ -106,7 +106,7 @@ class EventQuery:
         self.per_page = min(_positive(flat, "perPage") or DEFAULT_PER_PAGE, MAX_PER_PAGE)
         token = _single(flat, "nextPageToken")
         if token is not None:
-            if not token.isdigit():
+            if not token.isdigit() or len(token) > 18:  # an offset; 18 digits stay within a 64-bit integer
                 raise InvalidInput(f"nextPageToken {token!r} is not a token this node issued")
             self.offset = int(token)
 

@@ -25,6 +25,7 @@ from vigichem.accounts import Permission, Principal, TenantKind
 from vigichem.api.auth import requires
 from vigichem.api.common import NodeDep, error_responses, moment, visible_locations
 from vigichem.cases import record_alerts
+from vigichem.chem import load_knowledge_base
 from vigichem.detect.decide import Decider, ProposedSale, parse_proposed_sale
 from vigichem.errors import InvalidInput, NotFound
 from vigichem.ledger.node import Node
@@ -118,9 +119,11 @@ async def detect_run(node: NodeDep, principal: RunDep, body: DetectionRun | None
 
     wanted = body or DetectionRun()
     since = moment(wanted.since, "since") or HISTORY_START
+    # The rule pack falls back to the default jurisdiction's settings; an API caller gets told instead.
+    jurisdiction = load_knowledge_base().jurisdiction(wanted.jurisdiction).code
 
     def run() -> dict[str, Any]:
-        report = detect_history(node.engine, since, jurisdiction=wanted.jurisdiction)
+        report = detect_history(node.engine, since, jurisdiction=jurisdiction)
         recorded = record_alerts(node.engine, report.alerts, actor=principal.actor)
         return {
             "jurisdiction": report.jurisdiction,
