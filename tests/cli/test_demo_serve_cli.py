@@ -129,3 +129,17 @@ def test_serve_runs_a_server_process_on_loopback(tmp_path: Path) -> None:
     assert server.returncode in (0, -15)
     text = output.decode(errors="replace")
     assert "production mode" in text and "Finished server process" in text
+
+
+def test_a_port_in_use_is_refused_before_anything_is_built(tmp_path: Path) -> None:
+    init_node(tmp_path / "node", "Test node", "FR").close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        demo = _run("demo", "--data-dir", str(tmp_path / "demo"), "--port", port)
+        serve = _run("serve", "--data-dir", str(tmp_path / "node"), "--port", port)
+    for result in (demo, serve):
+        assert result.exit_code == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert not (tmp_path / "demo").exists()

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from vigichem.cli.common import fail
-from vigichem.cli.serve import HostOption, PortOption, run_server
+from vigichem.cli.serve import HostOption, PortOption, check_port, run_server
 from vigichem.errors import VigichemError
 
 if TYPE_CHECKING:
@@ -106,6 +106,8 @@ def demo_command(
             first_day = dt.date.fromisoformat(start)
         except ValueError:
             raise fail(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
+    if not no_serve:
+        check_port(host, port)  # before the build, not after it
     console = Console(highlight=False)
     try:
         with Progress(

@@ -6,6 +6,7 @@ secret, which ends the command with exit code 2 and the reason, before anything 
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +18,7 @@ from vigichem.errors import VigichemError
 if TYPE_CHECKING:
     from vigichem.settings import Settings
 
-__all__ = ["register", "run_server", "serving_settings"]
+__all__ = ["check_port", "register", "run_server", "serving_settings"]
 
 HostOption = Annotated[str, typer.Option(help="interface to listen on")]
 PortOption = Annotated[int, typer.Option(help="TCP port", min=1, max=65535)]
@@ -35,6 +36,16 @@ def serving_settings(data_dir: Path | None) -> Settings:
     if data_dir is not None:
         settings = settings.model_copy(update={"data_dir": data_dir})
     return settings
+
+
+def check_port(host: str, port: int) -> None:
+    """Exit with 2 now if ``host:port`` cannot be listened on (in use, or not an address of this machine)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind((host, port))
+    except OSError as error:
+        raise fail(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
 
 
 def run_server(settings: Settings, host: str, port: int) -> None:
@@ -61,6 +72,7 @@ def serve_command(
 ) -> None:
     """Serve the node's API (OpenAPI at /docs) and web interface until Ctrl-C."""
     settings = serving_settings(data_dir)
+    check_port(host, port)
     typer.echo(f"serving the node in {settings.data_dir} on http://{host}:{port} ({settings.mode} mode)")
     run_server(settings, host, port)
 
