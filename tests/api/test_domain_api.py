@@ -170,6 +170,10 @@ def test_capture_at_another_site_stores_nothing(world_client: TestClient, world:
         400,
         "invalid_document",
     )
+    odd = epcis_document({**sale_event(own.location, own.party), "bizLocation": {"id": [own.location]}})
+    assert _error(world_client.post("/capture", json=odd, headers=world.headers("clerk")), 403)["details"][
+        "pointer"
+    ]
 
 
 def test_ledger_head_proofs_and_verify(world_client: TestClient, world: World) -> None:

@@ -53,7 +53,7 @@ def _check_locations(node: Node, principal: Principal, document: dict[str, Any])
     for index, event in enumerate(listed):
         location = event.get("bizLocation") if isinstance(event, dict) else None
         location_id = location.get("id") if isinstance(location, dict) else None
-        if location_id not in own:
+        if not isinstance(location_id, str) or location_id not in own:
             pointer = f"/epcisBody/eventList/{index}/bizLocation"
             raise PermissionDenied(
                 f"{pointer}: an operator captures events at its own sites only; "
