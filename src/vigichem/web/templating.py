@@ -17,8 +17,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+from sqlalchemy import select
 
 from vigichem.accounts import Permission, Principal, csrf_token
+from vigichem.ledger.inventory_tables import organisations
 from vigichem.web.i18n import LANGUAGES, choose_language, translator
 
 __all__ = ["LANG_COOKIE", "NAV", "NavItem", "language_of", "nav_for", "render"]
@@ -62,6 +64,17 @@ def language_of(request: Request, principal: Principal | None) -> str:
     return choose_language(
         request.cookies.get(LANG_COOKIE), account, accept=request.headers.get("accept-language")
     )
+
+
+def _organisation_name(request: Request, principal: Principal | None) -> str | None:
+    """The name of the principal's organisation, for the header (the id when it is not registered)."""
+    if principal is None or principal.user.organisation is None:
+        return None
+    organisation = principal.user.organisation
+    engine = request.app.state.node_holder.get().engine
+    with engine.connect() as connection:
+        name = connection.scalar(select(organisations.c.name).where(organisations.c.id == organisation))
+    return str(name) if name is not None else organisation
 
 
 def _tojson_script(value: Any) -> Markup:
@@ -123,6 +136,7 @@ def render(
         request=request,
         path=request.url.path,
         principal=principal,
+        organisation_name=_organisation_name(request, principal),
         lang=language,
         languages=LANGUAGES,
         t=translator(language),
