@@ -214,3 +214,15 @@ def test_the_ledger_verifies_and_the_trace_draws_the_lot(
     link = events.text.split('href="/ui/trace?epcClass=', 1)[1].split('"', 1)[0]
     trace = client.get(f"/ui/trace?epcClass={link}")
     assert trace.status_code == 200 and 'data-testid="trace-graph"' in trace.text and "produced" in trace.text
+
+
+def test_an_htmx_request_without_a_session_is_sent_to_the_login_page(app: FastAPI) -> None:
+    client = TestClient(app, follow_redirects=False)
+    answer = client.post(
+        "/ui/ledger/verify", headers={"HX-Request": "true", "Referer": "http://testserver/ui/ledger"}
+    )
+    assert answer.status_code == 200 and answer.headers["HX-Redirect"] == "/ui/login?next=/ui/ledger"
+    client.cookies.set("vigichem_session", "an-expired-or-forged-session-key")
+    expired = client.get("/ui/alerts")
+    assert expired.status_code == 303 and expired.headers["location"] == "/ui/login?next=/ui/alerts"
+    assert 'vigichem_session=""' in expired.headers.get("set-cookie", "")  # the dead cookie is cleared
