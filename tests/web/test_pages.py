@@ -15,6 +15,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import ROLES, SeededNode, csrf_of, login
+from vigichem.api.app import create_app
 from vigichem.cases import get_case
 from vigichem.web import CONTENT_SECURITY_POLICY
 
@@ -226,3 +227,19 @@ def test_an_htmx_request_without_a_session_is_sent_to_the_login_page(app: FastAP
     expired = client.get("/ui/alerts")
     assert expired.status_code == 303 and expired.headers["location"] == "/ui/login?next=/ui/alerts"
     assert 'vigichem_session=""' in expired.headers.get("set-cookie", "")  # the dead cookie is cleared
+
+
+def test_an_unexpected_error_is_a_500_page_under_ui_and_the_envelope_elsewhere(seeded: SeededNode) -> None:
+    app = create_app(seeded.settings, seeded.node)
+
+    def boom() -> None:
+        raise RuntimeError("invented failure for the test")
+
+    app.add_api_route("/ui/boom", boom)
+    app.add_api_route("/boom", boom)
+    client = TestClient(app, raise_server_exceptions=False)
+    page = client.get("/ui/boom")
+    assert page.status_code == 500 and "text/html" in page.headers["content-type"]
+    assert "invented failure" not in page.text  # no internals leak
+    api = client.get("/boom")
+    assert api.status_code == 500 and api.json()["error"]["code"] == "internal_error"

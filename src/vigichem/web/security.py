@@ -15,6 +15,7 @@ Every ``/ui`` answer carries a Content-Security-Policy that allows nothing but t
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import quote
@@ -40,6 +41,8 @@ __all__ = [
     "page_principal",
     "safe_next",
 ]
+
+logger = logging.getLogger("vigichem.web")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -150,9 +153,14 @@ def install_page_errors(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return _error_page(request, exc.status_code, str(exc.detail))
 
+    async def unexpected_page(request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _error_page(request, 500, "internal server error")
+
     wrap(VigichemError, vigichem_page)
     wrap(RequestValidationError, validation_page)
     wrap(StarletteHTTPException, http_page)
+    wrap(Exception, unexpected_page)
 
 
 def install_security_headers(app: FastAPI) -> None:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import and_, select
 
 from vigichem.accounts import Permission, Principal, list_users, policy
+from vigichem.accounts import tables as account_tables
 from vigichem.cases import (
     TRANSITIONS,
     Case,
@@ -51,8 +52,8 @@ def check_case(node: Node, principal: Principal, case_id: int) -> None:
 
 
 def _assignees(node: Node, principal: Principal) -> list[str]:
-    """Users of the principal's tenancy who may act on cases (the policy's organisation condition)."""
-    users = list_users(node.engine, policy.organisation_condition(principal))
+    """Colleagues a case may go to: active users of the principal's organisation who may act on cases."""
+    users = list_users(node.engine, account_tables.users.c.organisation_id == principal.user.organisation)
     return [
         user.username
         for user in users
