@@ -275,6 +275,7 @@ def test_case_list_detail_and_clock(world_client: TestClient, world: World) -> N
     ids = _ids(listed)
     assert world.tenants["A"].case in ids and world.tenants["B"].case not in ids
     assert listed["page"]["total"] == len(listed["items"])
+    assert "audit" not in listed["items"][0] and "deadline" in listed["items"][0]
     case = world_client.get(f"/cases/{world.tenants['A'].case}", headers=headers).json()
     assert case["deadline"] and case["overdue"] is False and case["evidence"] == [world.tenants["A"].event]
     # The invented alerts were detected just now: none is overdue yet.

@@ -48,6 +48,7 @@ router = APIRouter(tags=["cases"])
 AlertsDep = Annotated[Principal, Depends(requires(Permission.ALERTS_READ))]
 ReadDep = Annotated[Principal, Depends(requires(Permission.CASES_READ))]
 ActDep = Annotated[Principal, Depends(requires(Permission.CASES_ACT))]
+_DETAIL_ONLY = frozenset({"alerts", "evidence", "comments", "audit"})
 
 
 class Assignment(BaseModel):
@@ -152,7 +153,12 @@ def cases(
         every = list_cases(node.engine, statuses=statuses, assignee=assignee, where=where)
         matching = [case for case in every if case.overdue(now) is overdue]
         total, found = len(matching), page.slice(matching)
-    return page_of([case.to_dict(now) for case in found], total, page)
+    # Listed cases are loaded without their alerts, evidence and audit: leave those keys out rather than
+    # show them empty.
+    summaries = [
+        {key: value for key, value in case.to_dict(now).items() if key not in _DETAIL_ONLY} for case in found
+    ]
+    return page_of(summaries, total, page)
 
 
 @router.get("/cases/{case_id}", summary="One case", responses=error_responses(403, 404))
