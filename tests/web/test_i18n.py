@@ -31,6 +31,7 @@ DYNAMIC_VALUES: dict[str, list[str]] = {
     "trace.kind.": ["produced", "shipped", "received", "sold", "used", "destroyed"],
     "ledger.kind.": [str(kind) for kind in DiscrepancyKind],
     "balance.kind.": ["not_received", "quantity_mismatch"],
+    "users.notice.": ["created", "disable", "enable", "password", "role"],
 }
 PYTHON_KEYS = {"login.failed", "login.expired_form", "error.other"} | {f"error.{s}" for s in ERROR_TITLES}
 

@@ -15,6 +15,7 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import ROLES, SeededNode, csrf_of, login
+from vigichem.accounts import issue_token, list_users
 from vigichem.api.app import create_app
 from vigichem.cases import get_case
 from vigichem.web import CONTENT_SECURITY_POLICY
@@ -51,6 +52,16 @@ TABLE: dict[tuple[str, str], tuple[Any, ...]] = {
     ("POST", "/ui/cases/{case_id}/transition"): (LOGIN, 403, 400, 404, 400, 403, 403),  # an unknown move
     ("GET", "/ui/cases/{case_id}/report"): _REPORT,
     ("GET", "/ui/cases/{case_id}/report.pdf"): _REPORT,
+    ("GET", "/ui/admin/users"): (LOGIN, 403, 403, 403, 403, 200, 200),
+    ("POST", "/ui/admin/users"): (LOGIN, 403, 403, 403, 403, 400, 400),  # a password too short
+    ("POST", "/ui/admin/users/{user_id}"): (LOGIN, 403, 403, 403, 403, 400, 400),  # the clerk; too short
+    ("GET", "/ui/tokens"): _ALL_OK,
+    ("POST", "/ui/tokens"): _ALL_OK,  # issues a token scoped to screening
+    ("POST", "/ui/tokens/{token_id}/revoke"): (LOGIN, 404, 404, 404, "/ui/tokens", 404, 404),  # analyst's
+    ("GET", "/ui/products/new"): (LOGIN, 403, 200, 200, 403, 403, 200),
+    ("POST", "/ui/products"): (LOGIN, 403, 400, 403, 403, 403, 400),  # the shop's product, a bad CAS
+    ("GET", "/ui/capture"): (LOGIN, 200, 200, 200, 403, 403, 403),
+    ("POST", "/ui/capture"): (LOGIN, 400, 400, 400, 403, 403, 403),  # malformed JSON
 }
 
 FORMS: dict[str, dict[str, str]] = {
@@ -60,6 +71,22 @@ FORMS: dict[str, dict[str, str]] = {
     "/ui/cases/{case_id}/assign": {"assignee": "me"},
     "/ui/cases/{case_id}/comment": {"text": "authorisation matrix test comment (invented)"},
     "/ui/cases/{case_id}/transition": {"to": "no-such-status"},
+    "/ui/admin/users": {
+        "username": "table.invented",
+        "role": "operator_clerk",
+        "organisation": "{shop}",
+        "password": "short",
+    },
+    "/ui/admin/users/{user_id}": {"action": "password", "password": "short"},
+    "/ui/tokens": {"name": "authorisation matrix test token (invented)", "scopes": "screen"},
+    "/ui/products": {
+        "id": "table-invented-product",
+        "name": "Invented product of the page table",
+        "organisation": "{shop}",
+        "substance": "7722-84-2",  # a wrong check digit (7722-84-1 is hydrogen peroxide)
+        "percent": "30",
+    },
+    "/ui/capture": {"document": "{{not JSON"},
 }
 
 
@@ -91,11 +118,27 @@ def _check(answer: Any, expected: Any, where: str) -> None:
             assert 'data-testid="error-page"' in answer.text or expected in (400, 401, 403), where
 
 
+@pytest.fixture(scope="module")
+def ids(seeded: SeededNode) -> dict[str, int]:
+    """The clerk's account (managed by both administrators) and an API token of the analyst's."""
+    engine = seeded.node.engine
+    clerk = next(user for user in list_users(engine) if user.username == "clerk")
+    analyst = next(user for user in list_users(engine) if user.username == "analyst")
+    token, _secret = issue_token(engine, analyst, "page table token (invented)", ["screen"])
+    return {"user_id": clerk.id, "token_id": token.id}
+
+
 @pytest.mark.parametrize(("method", "path"), sorted(TABLE))
 def test_every_role_gets_the_expected_outcome(
-    method: str, path: str, app: FastAPI, seeded: SeededNode, clients: dict[str | None, TestClient]
+    method: str,
+    path: str,
+    app: FastAPI,
+    seeded: SeededNode,
+    clients: dict[str | None, TestClient],
+    ids: dict[str, int],
 ) -> None:
-    concrete = path.format(product_id="h2o2-30", case_id=seeded.own_case)
+    concrete = path.format(product_id="h2o2-30", case_id=seeded.own_case, **ids)
+    form = {name: value.format(shop=seeded.shop) for name, value in FORMS.get(path, {}).items()}
     for who, expected in zip(WHO, TABLE[(method, path)], strict=True):
         client = clients[who]
         if path == "/ui/logout" and who is not None:
@@ -105,7 +148,7 @@ def test_every_role_gets_the_expected_outcome(
             answer = client.get(concrete)
         else:
             headers = {"X-CSRF-Token": csrf_of(client)} if who is not None else {}
-            answer = client.post(concrete, data=FORMS.get(path, {}), headers=headers)
+            answer = client.post(concrete, data=form, headers=headers)
         _check(answer, expected, where)
 
 

@@ -25,10 +25,11 @@ STATIC_DIR = Path(str(resources.files("vigichem.web").joinpath("static")))
 
 def install(app: FastAPI) -> None:
     """Add the web interface's pages, static files, HTML error pages and security headers to ``app``."""
-    from vigichem.web.routes import cases, ledger, screening, session
+    from vigichem.web.routes import accounts, cases, entry, ledger, screening, session
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (session, cases, screening, ledger):
+    # ``entry`` comes before ``screening``: its /ui/products/new must win over /ui/products/{product_id}.
+    for module in (session, entry, cases, screening, ledger, accounts):
         app.include_router(module.router)
     install_page_errors(app)
     install_security_headers(app)

@@ -47,6 +47,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("nav.events", "/ui/events", Permission.EVENTS_READ),
     NavItem("nav.trace", "/ui/trace", Permission.EVENTS_READ),
     NavItem("nav.ledger", "/ui/ledger", Permission.LEDGER_READ),
+    NavItem("nav.capture", "/ui/capture", Permission.EVENTS_CAPTURE),
+    NavItem("nav.users", "/ui/admin/users", Permission.USERS_MANAGE),
+    NavItem("nav.tokens", "/ui/tokens", Permission.TOKENS_MANAGE),
 )
 """Pages in the header, in order; the first one a principal may open is its home page."""
 
