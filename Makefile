@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ledger_core.py
 	$(BIN)/python benchmarks/bench_ledger.py --events 100000
 	$(BIN)/python benchmarks/bench_balance.py --events 1000000
+	$(BIN)/python benchmarks/bench_api.py
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
