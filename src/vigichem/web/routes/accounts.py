@@ -272,13 +272,12 @@ def new_token(
         expires_at = None
         if last_day is not None:
             # The token is valid to the end of the chosen day (UTC).
-            expires_at = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+            expires_at = dt.datetime.combine(last_day, dt.time(23, 59, 59), tzinfo=dt.UTC)
             if expires_at <= dt.datetime.now(dt.UTC):
                 raise InvalidInput(f"expiry date {last_day.isoformat()} is in the past")
         token, secret = issue_token(node.engine, principal.user, name, chosen, expires_at=expires_at)
-    except (InvalidInput, OverflowError) as exc:
-        message = exc.message if isinstance(exc, InvalidInput) else f"expiry date {expires!r} is out of range"
-        return _tokens_page(request, node, principal, form=form, error=message, status_code=400)
+    except InvalidInput as exc:
+        return _tokens_page(request, node, principal, form=form, error=exc.message, status_code=400)
     return _tokens_page(request, node, principal, issued=token, secret=secret)
 
 

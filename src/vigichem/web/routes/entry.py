@@ -3,8 +3,9 @@
 * ``GET /ui/products/new`` and ``POST /ui/products`` (``products:write``) — a product with its composition,
   registered and screened by :meth:`vigichem.ledger.masterdata.MasterData.register_product`; its
   organisation must be one of the operators the principal sees (the policy's organisation condition: an
-  operator its own only), else 403 as from the API. The page registers new products only: an id already in the catalogue is a conflict, so no
-  form replaces another organisation's product. Any error is shown with its message and nothing is stored.
+  operator its own only), else 403 as from the API. The page registers new products only: an id already
+  in the catalogue is a conflict, so no form replaces another organisation's product. Any error is shown
+  with its message and nothing is stored.
 * ``GET /ui/capture`` and ``POST /ui/capture`` (``events:capture``) — an EPCIS 2.0 JSON document, uploaded
   or pasted, captured exactly as ``POST /capture`` does: the same size limit and parser, the same check that
   an operator captures at its own sites only (the API's own function), then
