@@ -49,9 +49,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("nav.ledger", "/ui/ledger", Permission.LEDGER_READ),
     NavItem("nav.capture", "/ui/capture", Permission.EVENTS_CAPTURE),
     NavItem("nav.users", "/ui/admin/users", Permission.USERS_MANAGE),
-    NavItem("nav.tokens", "/ui/tokens", Permission.TOKENS_MANAGE),
 )
-"""Pages in the header, in order; the first one a principal may open is its home page."""
+"""Pages in the header, in order; the first one a principal may open is its home page. (The principal's own
+API tokens are linked under its name, ``base.html``.)"""
 
 
 def nav_for(principal: Principal | None) -> list[NavItem]:
