@@ -94,7 +94,8 @@ class Filters:
         return found
 
 
-def _category() -> ColumnElement[Any]:
+def category_expression() -> ColumnElement[Any]:
+    """The category of a quantity row as SQL (:data:`CATEGORY_RULES` in order; NULL when none applies)."""
     return case(*[(rule, literal(name)) for name, rule in CATEGORY_RULES.items()], else_=literal(None))
 
 
@@ -124,7 +125,8 @@ def category_of(event_type: str, action: str | None, biz_step: str | None, role:
     }.get(biz_step or "")
 
 
-def _unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
+def unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The column as an expression that no index can serve (steers SQLite's join order)."""
     # ``x || ''`` keeps SQLite from driving a join through the epcClass index (one probe per row of a
     # small derived table, each scanning thousands of rows); PostgreSQL plans it as the same hash join.
     return column.concat("")
@@ -201,9 +203,9 @@ def lot_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
         source = joined.outerjoin(
             last,
             and_(
-                last.c.site == _unindexed(SITE),
-                last.c.epc_class == _unindexed(quantities.c.epc_class),
-                last.c.unit == _unindexed(UNIT),
+                last.c.site == unindexed(SITE),
+                last.c.epc_class == unindexed(quantities.c.epc_class),
+                last.c.unit == unindexed(UNIT),
             ),
         )
         up_to_count = func.sum(case((events.c.event_time <= last.c.count_time, QUANTITY), else_=0.0))
@@ -361,7 +363,7 @@ def cwc_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
         )
 
     receiving = events.c.biz_step == "receiving"
-    category = _category()
+    category = category_expression()
     counterparty = {
         name: case(
             (receiving, party("source", name)),
@@ -413,8 +415,10 @@ __all__ = [
     "SITE",
     "UNIT",
     "Filters",
+    "category_expression",
     "cwc_rows",
     "declared_errors",
     "lot_rows",
     "transit_rows",
+    "unindexed",
 ]

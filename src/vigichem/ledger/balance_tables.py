@@ -1,0 +1,76 @@
+"""Tables of the balance roll-up (created by migration ``0005``), on the ledger's metadata.
+
+The ledger is append-only, so the balance of a prefix of the log never changes: :mod:`vigichem.ledger.rollup`
+aggregates each ``seq`` once into these tables and the balance reads them instead of a million raw rows.
+
+* ``ledger_balance_state``: one row (``id`` 1), ``next_seq``: every event with a lower ``seq`` is rolled up;
+  refreshers lock this row (PostgreSQL) or the database (SQLite ``BEGIN IMMEDIATE``) so none double-counts.
+* ``ledger_balance_groups``: an integer id per (site, epcClass, unit), so that the rows below group on
+  integers instead of long URIs.
+* ``ledger_balance_rows``: one row per quantity row that counts in the balance (its category already
+  decided), keyed like ``ledger_quantities``; indexed by (group, eventTime) for the movements after a
+  group's last stock count and by (category, group) for the counts.
+* ``ledger_balance_totals``: per group and category the sum and the number of rows.
+
+No foreign keys: these tables are derived data, rebuilt from the ledger by emptying them (the state row
+back to 0), and a key check per row would slow the roll-up of a bulk load.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from vigichem.ledger.db import metadata
+
+__all__ = ["balance_groups", "balance_rows", "balance_state", "balance_totals"]
+
+balance_state = Table(
+    "ledger_balance_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("next_seq", BigInteger, nullable=False),
+)
+
+balance_groups = Table(
+    "ledger_balance_groups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", Text, nullable=False),
+    Column("epc_class", Text, nullable=False),
+    Column("unit", Text, nullable=False),
+    UniqueConstraint("site", "epc_class", "unit", name="uq_ledger_balance_groups_site"),
+)
+
+balance_rows = Table(
+    "ledger_balance_rows",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("role", String(10), primary_key=True),
+    Column("ordinal", Integer, primary_key=True, autoincrement=False),
+    Column("group_id", Integer, nullable=False),
+    Column("category", String(10), nullable=False),
+    Column("event_time", DateTime, nullable=False),
+    Column("qty", Float, nullable=False),
+    Index("ix_ledger_balance_rows_group_time", "group_id", "event_time"),
+    Index("ix_ledger_balance_rows_category_group", "category", "group_id"),
+)
+
+balance_totals = Table(
+    "ledger_balance_totals",
+    metadata,
+    Column("group_id", Integer, primary_key=True, autoincrement=False),
+    Column("category", String(10), primary_key=True),
+    Column("qty", Float, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+)
