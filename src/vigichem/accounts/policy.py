@@ -24,7 +24,8 @@ access log by the caller (:meth:`vigichem.ledger.vault.Vault.read_party`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, not_, or_, select, true
 
@@ -37,6 +38,7 @@ from vigichem.ledger.inventory_tables import organisations, sites
 __all__ = [
     "ROLE_PERMISSIONS",
     "case_condition",
+    "check_capture_sites",
     "check_party",
     "check_site",
     "effective_permissions",
@@ -219,3 +221,28 @@ def may_manage(principal: Principal, role: Role, organisation_country: str | Non
     if kind is TenantKind.AUTHORITY:
         return role is not Role.NODE_ADMIN and organisation_country == principal.user.country
     return False
+
+
+def check_capture_sites(connection: Connection, principal: Principal, document: Mapping[str, Any]) -> None:
+    """An operator captures events at its own sites only: refuse the document, naming the first other event.
+
+    Authorities and the node administrator are not confined here (their permissions decide whether they
+    capture at all); a document that is not an EPCIS document is left for validation to describe.
+    """
+    if principal.user.role.tenant_kind is not TenantKind.OPERATOR:
+        return
+    own = set(connection.scalars(select(sites.c.location_uri).where(site_condition(principal))))
+    body = document.get("epcisBody")
+    listed = body.get("eventList") if isinstance(body, dict) else None
+    if not isinstance(listed, list):
+        return
+    for index, event in enumerate(listed):
+        location = event.get("bizLocation") if isinstance(event, dict) else None
+        location_id = location.get("id") if isinstance(location, dict) else None
+        if not isinstance(location_id, str) or location_id not in own:
+            pointer = f"/epcisBody/eventList/{index}/bizLocation"
+            raise PermissionDenied(
+                f"{pointer}: an operator captures events at its own sites only; "
+                f"{location_id!r} is not one of them",
+                details={"pointer": pointer, "bizLocation": location_id},
+            )

@@ -21,11 +21,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from vigichem.accounts import Permission, Principal, TenantKind, policy
+from vigichem.accounts import Permission, Principal, policy
 from vigichem.api.auth import requires
-from vigichem.api.common import NodeDep, error_responses, visible_locations
+from vigichem.api.common import NodeDep, error_responses
 from vigichem.api.errors import MalformedDocument
-from vigichem.errors import InputTooLarge, InvalidDocument, NotFound, PermissionDenied
+from vigichem.errors import InputTooLarge, InvalidDocument, NotFound
 from vigichem.ledger import service
 from vigichem.ledger.db import events as events_table
 from vigichem.ledger.node import Node
@@ -41,25 +41,9 @@ ReaderDep = Annotated[Principal, Depends(requires(Permission.LEDGER_READ))]
 VerifierDep = Annotated[Principal, Depends(requires(Permission.LEDGER_VERIFY))]
 
 
-def _check_locations(node: Node, principal: Principal, document: dict[str, Any]) -> None:
-    """An operator captures events at its own sites only: refuse the document naming the first other one."""
-    if principal.user.role.tenant_kind is not TenantKind.OPERATOR:
-        return
-    own = visible_locations(node, principal) or {}
-    body = document.get("epcisBody")
-    listed = body.get("eventList") if isinstance(body, dict) else None
-    if not isinstance(listed, list):
-        return  # not a document at all: validation names the problem (422)
-    for index, event in enumerate(listed):
-        location = event.get("bizLocation") if isinstance(event, dict) else None
-        location_id = location.get("id") if isinstance(location, dict) else None
-        if not isinstance(location_id, str) or location_id not in own:
-            pointer = f"/epcisBody/eventList/{index}/bizLocation"
-            raise PermissionDenied(
-                f"{pointer}: an operator captures events at its own sites only; "
-                f"{location_id!r} is not one of them",
-                details={"pointer": pointer, "bizLocation": location_id},
-            )
+def _check_capture_sites(node: Node, principal: Principal, document: dict[str, Any]) -> None:
+    with node.engine.connect() as connection:
+        policy.check_capture_sites(connection, principal, document)
 
 
 _DOCUMENT_BODY = {
@@ -95,7 +79,7 @@ async def capture(request: Request, node: NodeDep, principal: CaptureDep) -> JSO
         document = parse_document(bytes(body), limit)
     except InvalidDocument as exc:
         raise MalformedDocument(exc.message, details=exc.details) from None
-    await run_in_threadpool(_check_locations, node, principal, document)
+    await run_in_threadpool(_check_capture_sites, node, principal, document)
     result = await run_in_threadpool(
         service.capture, node.store, document, signer=node.signer, max_bytes=limit
     )

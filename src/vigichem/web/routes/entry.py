@@ -26,7 +26,6 @@ from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 
 from vigichem.accounts import Permission, Principal, policy
 from vigichem.api.errors import MalformedDocument, status_for
-from vigichem.api.routers.ledger import _check_locations as check_capture_locations
 from vigichem.errors import Conflict, InvalidDocument, InvalidInput, PermissionDenied, VigichemError
 from vigichem.ledger import inventory_tables as t
 from vigichem.ledger import service
@@ -206,6 +205,11 @@ async def _read_upload(upload: UploadFile, limit: int) -> bytes:
     return data
 
 
+def _check_capture_sites(node: Node, principal: Principal, document: dict[str, Any]) -> None:
+    with node.engine.connect() as connection:
+        policy.check_capture_sites(connection, principal, document)
+
+
 @router.post("/ui/capture", response_class=HTMLResponse)
 async def capture(
     request: Request,
@@ -235,7 +239,7 @@ async def capture(
             parsed = parse_document(raw, limit)
         except InvalidDocument as exc:
             raise MalformedDocument(exc.message, details=exc.details) from None  # 400, as the API says
-        await run_in_threadpool(check_capture_locations, node, principal, parsed)
+        await run_in_threadpool(_check_capture_sites, node, principal, parsed)
         result = await run_in_threadpool(
             service.capture, node.store, parsed, signer=node.signer, max_bytes=limit
         )
