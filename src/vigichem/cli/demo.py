@@ -69,16 +69,15 @@ def _print_summary(console: Console, demo: DemoNode, url: str | None) -> None:
     # Logins and passwords are never folded, so that they can be copied from the terminal as they are.
     table.add_column("username", no_wrap=True, min_width=16)
     table.add_column("password", no_wrap=True, min_width=16)
-    for column in ("role", "organisation", "what for"):
-        table.add_column(column, overflow="fold")
+    table.add_column("role", no_wrap=True)
+    table.add_column("organisation", no_wrap=True)
+    # In a narrow terminal the explanations would fold every row; the logins file keeps them.
+    explain = console.width >= 140
+    if explain:
+        table.add_column("what for", overflow="fold")
     for account in demo.accounts:
-        table.add_row(
-            account.username,
-            account.password,
-            str(account.role),
-            account.organisation or "-",
-            account.description,
-        )
+        row = [account.username, account.password, str(account.role), account.organisation or "-"]
+        table.add_row(*row, *([account.description] if explain else []))
     console.print(table)
     if url is not None:
         console.print(f"Open [bold]{url}[/bold] (Ctrl-C stops the node).", highlight=False)
