@@ -14,7 +14,11 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -30,8 +34,11 @@ from vigichem.ledger.inventory_tables import organisations
 __all__ = [
     "LANGUAGES",
     "MIN_PASSWORD_LENGTH",
+    "PRINCIPAL_CACHE_TTL",
     "SESSION_TTL",
+    "PrincipalCache",
     "authenticate",
+    "cached_principal",
     "change_user",
     "check_csrf",
     "close_session",
@@ -42,6 +49,7 @@ __all__ = [
     "list_tokens",
     "list_users",
     "open_session",
+    "principal_cache",
     "revoke_token",
     "session_principal",
     "token_principal",
@@ -64,6 +72,118 @@ def _now() -> dt.datetime:
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+# ---- the principal cache --------------------------------------------------------------------------------
+
+PRINCIPAL_CACHE_TTL = 5.0
+"""Seconds a looked-up token or session principal is reused without reading the database again.
+
+Revoking a token, changing or disabling a user and closing a session through this module drop the cached
+principals at once in this process. Another process (a CLI command, a second server worker) cannot reach this
+cache: there a revoked token or a disabled account keeps working for at most this long."""
+
+PRINCIPAL_CACHE_SIZE = 1024
+"""Entries kept at most (least recently used ones go first)."""
+
+_CacheKey = tuple[str, str, str]  # (database URL, "token" or "session", digest of the secret)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    principal: Principal
+    valid_until: float  # on the cache's monotonic clock
+
+
+class PrincipalCache:
+    """Principals by credential digest, each for at most ``ttl`` seconds; safe to share between threads.
+
+    Every invalidation bumps a generation number; a lookup that started before it does not store its
+    answer, so that a principal read just before a revocation cannot be put back after it.
+    """
+
+    def __init__(
+        self,
+        ttl: float = PRINCIPAL_CACHE_TTL,
+        size: int = PRINCIPAL_CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._entries: OrderedDict[_CacheKey, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    def get(self, key: _CacheKey) -> Principal | None:
+        """The live principal cached under ``key``, else None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry.valid_until <= self.clock():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry.principal
+
+    def put(
+        self, key: _CacheKey, principal: Principal, generation: int, lifetime: float | None = None
+    ) -> None:
+        """Keep ``principal`` for ``ttl`` seconds (or ``lifetime``, if shorter), unless invalidated since
+        ``generation`` was read."""
+        seconds = self.ttl if lifetime is None else min(self.ttl, lifetime)
+        if seconds <= 0:
+            return
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._entries[key] = _Entry(principal, self.clock() + seconds)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def drop(self, matches: Callable[[_CacheKey, Principal], bool]) -> None:
+        """Forget every entry ``matches`` selects (in any database: forgetting too much only costs a read)."""
+        with self._lock:
+            self.generation += 1
+            for key in [k for k, entry in self._entries.items() if matches(k, entry.principal)]:
+                del self._entries[key]
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self.drop(lambda _key, _principal: True)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+_CACHE = PrincipalCache()
+
+
+def principal_cache() -> PrincipalCache:
+    """The process's principal cache (for tests and for an operator who wants to empty it)."""
+    return _CACHE
+
+
+def _key(engine: Engine, kind: str, digest: str) -> _CacheKey:
+    # The URL keeps apart nodes served by one process (tests open many); the password is not in it.
+    return (engine.url.render_as_string(hide_password=True), kind, digest)
+
+
+def cached_principal(
+    engine: Engine, *, token: str | None = None, session_key: str | None = None
+) -> Principal | None:
+    """The cached principal of an API token or a session key, or None (then look it up: no database here).
+
+    Cheap enough to call on the event loop: a SHA-256 and a dictionary look-up.
+    """
+    if token is not None:
+        return _CACHE.get(_key(engine, "token", _digest(token)))
+    if session_key is not None:
+        return _CACHE.get(_key(engine, "session", _digest(session_key)))
+    return None
 
 
 def _user(row: Row[object]) -> User:
@@ -211,6 +331,8 @@ def change_user(
             connection.execute(update(t.users).where(t.users.c.id == user_id).values(**values))
         if disabled or password is not None or new_role is not None:
             _end_credentials(connection, user_id)
+    # Any change shows in the principal (role, name, language) or ends it: forget the cached ones.
+    _CACHE.drop(lambda _key, principal: principal.user.id == user_id)
     return get_user(engine, user_id)
 
 
@@ -263,8 +385,10 @@ def open_session(engine: Engine, user: User, ttl: dt.timedelta = SESSION_TTL) ->
 
 def close_session(engine: Engine, key: str) -> None:
     """End a session (logging out); unknown keys are ignored."""
+    session_id = _digest(key)
     with engine.begin() as connection:
-        connection.execute(t.sessions.delete().where(t.sessions.c.id == _digest(key)))
+        connection.execute(t.sessions.delete().where(t.sessions.c.id == session_id))
+    _CACHE.drop(lambda cache_key, _principal: cache_key[1:] == ("session", session_id))
 
 
 def _active_user(connection: Connection, user_id: int) -> User:
@@ -277,15 +401,22 @@ def _active_user(connection: Connection, user_id: int) -> User:
 def session_principal(engine: Engine, key: str) -> Principal:
     """The principal of a live session; :class:`AuthenticationRequired` when it is unknown or expired."""
     session_id = _digest(key)
+    cache_key = _key(engine, "session", session_id)
+    if (cached := _CACHE.get(cache_key)) is not None:
+        return cached
+    generation = _CACHE.generation
+    now = _now()
     with engine.connect() as connection:
         row = connection.execute(
             select(t.sessions.c.user_id, t.sessions.c.expires_at).where(t.sessions.c.id == session_id)
         ).first()
-        if row is None or row.expires_at <= _now():
+        if row is None or row.expires_at <= now:
             raise AuthenticationRequired("the session has expired: log in again")
         user = _active_user(connection, row.user_id)
     permissions = effective_permissions(user.role)
-    return Principal(user=user, permissions=permissions, via="session", session_id=session_id)
+    principal = Principal(user=user, permissions=permissions, via="session", session_id=session_id)
+    _CACHE.put(cache_key, principal, generation, (row.expires_at - now).total_seconds())
+    return principal
 
 
 def _token(row: Row[object]) -> ApiToken:
@@ -346,11 +477,14 @@ def issue_token(
 
 def token_principal(engine: Engine, secret: str) -> Principal:
     """The principal of a live API token; :class:`AuthenticationRequired` when unknown, revoked or expired."""
+    digest = _digest(secret)
+    cache_key = _key(engine, "token", digest)
+    if (cached := _CACHE.get(cache_key)) is not None:
+        return cached  # last_used_at is written on the look-ups between cache hits, once a minute at most
+    generation = _CACHE.generation
     now = _now()
     with engine.connect() as connection:
-        row = connection.execute(
-            select(t.api_tokens).where(t.api_tokens.c.token_hash == _digest(secret))
-        ).first()
+        row = connection.execute(select(t.api_tokens).where(t.api_tokens.c.token_hash == digest)).first()
         expired = row is not None and row.expires_at is not None and row.expires_at <= now
         if row is None or row.revoked_at is not None or expired:
             raise AuthenticationRequired("the API token is unknown, revoked or expired")
@@ -363,7 +497,10 @@ def token_principal(engine: Engine, secret: str) -> Principal:
             )
     # The role may have lost permissions since the token was issued: the token never outgrows it.
     permissions = token.scopes & effective_permissions(user.role)
-    return Principal(user=user, permissions=permissions, via="token", token_id=token.id)
+    principal = Principal(user=user, permissions=permissions, via="token", token_id=token.id)
+    lifetime = None if token.expires_at is None else (token.expires_at - now).total_seconds()
+    _CACHE.put(cache_key, principal, generation, lifetime)
+    return principal
 
 
 def list_tokens(engine: Engine, user_id: int | None = None) -> list[ApiToken]:
@@ -384,6 +521,7 @@ def revoke_token(engine: Engine, token_id: int) -> ApiToken:
             .values(revoked_at=_now())
         )
         row = connection.execute(select(t.api_tokens).where(t.api_tokens.c.id == token_id)).first()
+    _CACHE.drop(lambda _key, principal: principal.token_id == token_id)
     if row is None:
         raise NotFound(f"no API token {token_id}", details={"token": token_id})
     return _token(row)

@@ -5,6 +5,10 @@ A route states what it needs with ``Depends(requires(Permission.X))`` and receiv
 :mod:`vigichem.accounts.policy`. A request with a session cookie that changes state (``POST``, ``PUT``,
 ``PATCH``, ``DELETE``) must also present the session's CSRF token, in the ``X-CSRF-Token`` header or a
 ``csrf_token`` form field; requests with a bearer token need none (no browser sends it on its own).
+
+Looking a credential up reads the database, which must not happen on the event loop (it would stall every
+other request meanwhile): a principal found in the accounts' short-lived in-process cache
+(:data:`~vigichem.accounts.PRINCIPAL_CACHE_TTL`) is taken at once, any other is looked up in the threadpool.
 """
 
 from __future__ import annotations
@@ -13,8 +17,17 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
-from vigichem.accounts import Permission, Principal, check_csrf, policy, session_principal, token_principal
+from vigichem.accounts import (
+    Permission,
+    Principal,
+    cached_principal,
+    check_csrf,
+    policy,
+    session_principal,
+    token_principal,
+)
 from vigichem.api.app import get_node
 from vigichem.errors import AuthenticationRequired, PermissionDenied
 from vigichem.ledger.node import Node
@@ -57,17 +70,23 @@ async def optional_principal(request: Request, node: Annotated[Node, Depends(get
         scheme, _, secret = authorization.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise AuthenticationRequired("the Authorization header must be 'Bearer <API token>'")
-        principal = token_principal(node.engine, secret.strip())
+        secret = secret.strip()
+        principal = cached_principal(node.engine, token=secret)
+        if principal is None:
+            principal = await run_in_threadpool(token_principal, node.engine, secret)
     elif (key := request.cookies.get(SESSION_COOKIE)) is not None:
-        principal = session_principal(node.engine, key)
+        session = cached_principal(node.engine, session_key=key)
+        if session is None:
+            session = await run_in_threadpool(session_principal, node.engine, key)
         if request.method not in _SAFE_METHODS:
             settings = request.app.state.node_holder.settings
-            assert principal.session_id is not None
-            if not check_csrf(settings.secret_key, principal.session_id, await _presented_csrf(request)):
+            assert session.session_id is not None
+            if not check_csrf(settings.secret_key, session.session_id, await _presented_csrf(request)):
                 raise PermissionDenied(
                     f"missing or wrong CSRF token: send it in the {CSRF_HEADER} header or the "
                     f"{CSRF_FIELD} form field"
                 )
+        principal = session
     request.state.principal = principal
     return principal
 

@@ -18,12 +18,13 @@ the ledger (same rule code as streaming); any finding makes ``allow`` into ``all
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, bindparam, select
 
 from vigichem.detect.config import load_rule_pack
 from vigichem.detect.context import DetectionState
@@ -308,17 +309,12 @@ class Decider:
         state = DetectionState(horizon_days=horizon + 1)
         if self.engine is None or sale.party_ref is None:
             return state
-        from vigichem.ledger.db import events
-
         # Own history for the quantity rule reaches further back than the windows: a year.
         since = (moment - dt.timedelta(days=365)).replace(tzinfo=None)
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(events.c.hash_id, events.c.event_json)
-                .where(events.c.party_ref == sale.party_ref)
-                .where(events.c.event_time >= since)
-                .where(events.c.event_time <= moment.replace(tzinfo=None))
-                .order_by(events.c.event_time, events.c.seq)
+                _history_query(),
+                {"party": sale.party_ref, "since": since, "until": moment.replace(tzinfo=None)},
             ).all()
         for row in rows:
             try:
@@ -326,6 +322,20 @@ class Decider:
             except (VigichemError, ValueError):
                 continue
         return state
+
+
+@functools.cache
+def _history_query() -> Select[tuple[str, str]]:
+    """A buyer's sales between two moments, oldest first; built once (building cost more than running)."""
+    from vigichem.ledger.db import events
+
+    return (
+        select(events.c.hash_id, events.c.event_json)
+        .where(events.c.party_ref == bindparam("party"))
+        .where(events.c.event_time >= bindparam("since"))
+        .where(events.c.event_time <= bindparam("until"))
+        .order_by(events.c.event_time, events.c.seq)
+    )
 
 
 def _list_id(short: str) -> str | None:

@@ -24,6 +24,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vigichem.accounts import Permission, Principal, policy
 from vigichem.api.auth import SESSION_COOKIE, optional_principal
@@ -33,7 +34,10 @@ from vigichem.web.templating import render
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
+    "PAGE_HEADERS",
+    "STATIC_HEADERS",
     "PagePrincipal",
+    "SecurityHeaders",
     "install_page_errors",
     "install_security_headers",
     "is_page",
@@ -58,10 +62,13 @@ ERROR_TITLES = (400, 403, 404, 405, 409, 413, 422, 500)
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
+def _is_page_path(path: str) -> bool:
+    return path == "/" or path == "/ui" or path.startswith("/ui/")
+
+
 def is_page(request: Request) -> bool:
     """Whether the request is for the web interface (answered in HTML)."""
-    path = request.url.path
-    return path == "/" or path == "/ui" or path.startswith("/ui/")
+    return _is_page_path(request.url.path)
 
 
 def safe_next(target: str | None, default: str = "/ui/") -> str:
@@ -163,16 +170,55 @@ def install_page_errors(app: FastAPI) -> None:
     wrap(Exception, unexpected_page)
 
 
-def install_security_headers(app: FastAPI) -> None:
-    """Add the Content-Security-Policy and related headers to every ``/ui`` answer."""
+PAGE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("ascii")),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+)
+"""The headers of every page answer (a header the page set itself is kept)."""
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response: Response = await call_next(request)
-        if is_page(request):
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+STATIC_HEADERS: tuple[tuple[bytes, bytes], ...] = ((b"x-content-type-options", b"nosniff"),)
+"""The headers of the vendored assets under ``/static`` (cacheable: no ``no-store`` there)."""
+
+
+class SecurityHeaders:
+    """Pure ASGI middleware adding :data:`PAGE_HEADERS` to page answers and :data:`STATIC_HEADERS` to assets.
+
+    It only wraps ``send`` for those paths and passes every other request (the JSON API) straight through:
+    Starlette's ``BaseHTTPMiddleware``, used before, cost every API request 0.5-1.2 ms (a task group and
+    a memory stream per request).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request; add the headers to the start of the answer when the path calls for them."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if _is_page_path(path):
+            extra = PAGE_HEADERS
+        elif path == "/static" or path.startswith("/static/"):
+            extra = STATIC_HEADERS
+        else:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend((name, value) for name, value in extra if name not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install_security_headers(app: FastAPI) -> None:
+    """Add the Content-Security-Policy and related headers to page answers (:class:`SecurityHeaders`)."""
+    app.add_middleware(SecurityHeaders)

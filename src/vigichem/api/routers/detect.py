@@ -96,14 +96,17 @@ async def decide(
     """Decide on a proposed sale: allow, allow_and_report, licence_required or refuse, with reasons."""
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object describing the proposed sale")
-    sale = parse_proposed_sale(body)
-    sale = await run_in_threadpool(_operator_site, node, principal, sale)
+    proposed = parse_proposed_sale(body)
     decider = _decider(request, node)
 
     def run() -> dict[str, Any]:
+        # One trip to the threadpool for all the database work of the request (sites, history).
+        sale = _operator_site(node, principal, proposed)
         try:
             return decider.decide(sale).to_dict()
         except NotFound:
+            if sale.product is None:
+                raise
             decider.catalogue.refresh()  # master data may have been loaded since the decider was built
             return decider.decide(sale).to_dict()
 
