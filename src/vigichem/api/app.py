@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 
 from vigichem import __version__
 from vigichem.api.errors import install_error_handlers
@@ -29,6 +30,11 @@ class NodeHolder:
         self._node = node
         self._lock = threading.Lock()
 
+    @property
+    def opened(self) -> Node | None:
+        """The node if it is open already (no waiting), else None."""
+        return self._node
+
     def get(self) -> Node:
         """The opened node."""
         if self._node is None:
@@ -44,10 +50,14 @@ class NodeHolder:
             self._node = None
 
 
-def get_node(request: Request) -> Node:
-    """FastAPI dependency: the app's node."""
+async def get_node(request: Request) -> Node:
+    """FastAPI dependency: the app's node (opened in the threadpool the first time, never on the event loop).
+
+    An ``async`` dependency, so that FastAPI does not send every request through the threadpool for it.
+    """
     holder: NodeHolder = request.app.state.node_holder
-    return holder.get()
+    node = holder.opened
+    return node if node is not None else await run_in_threadpool(holder.get)
 
 
 def create_app(settings: Settings | None = None, node: Node | None = None) -> FastAPI:

@@ -15,6 +15,8 @@ the alerts as cases; the answer counts events judged, alerts, and cases opened a
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -47,16 +49,58 @@ class DetectionRun(BaseModel):
     jurisdiction: str = Field(default="EU", min_length=1, max_length=16)
 
 
-def _decider(request: Request, node: Node) -> Decider:
-    """One decider per app (its product catalogue is reloaded when a product is not found)."""
+def _decider(request: Request, node: Node) -> tuple[Decider, OperatorSites]:
+    """One decider and one operator-sites memory per app (the catalogue is reloaded on an unknown product)."""
     decider: Decider | None = getattr(request.app.state, "decider", None)
     if decider is None or decider.engine is not node.engine:
         decider = Decider(node.engine)
         request.app.state.decider = decider
-    return decider
+        request.app.state.operator_sites = OperatorSites(node)
+    sites: OperatorSites = request.app.state.operator_sites
+    return decider, sites
 
 
-def _operator_site(node: Node, principal: Principal, sale: ProposedSale) -> ProposedSale:
+SITES_TTL = 5.0
+"""Seconds an operator's list of sites is reused by ``POST /decide``."""
+
+
+class OperatorSites:
+    """Each operator's sites (location URI → site id) for a few seconds: read on every sale otherwise.
+
+    A site that is not among the remembered ones is looked up again before the sale is refused, so a site
+    registered a moment ago is accepted at once; only a site taken from an operator (master data reloaded)
+    can still be used for up to :data:`SITES_TTL` seconds.
+    """
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._known: dict[str, tuple[float, dict[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, principal: Principal, *, fresh: bool = False) -> dict[str, str]:
+        """The operator's sites, read again when ``fresh`` or older than :data:`SITES_TTL`."""
+        organisation = principal.user.organisation or ""
+        now = time.monotonic()
+        with self._lock:
+            known = self._known.get(organisation)
+        if known is not None and known[0] > now and not fresh:
+            return known[1]
+        own = visible_locations(self.node, principal) or {}
+        with self._lock:
+            if len(self._known) >= 4096:  # bounded: organisations come and go in tests, not in a node
+                self._known.clear()
+            self._known[organisation] = (now + SITES_TTL, own)
+        return own
+
+
+def _match_site(own: dict[str, str], site: str) -> str | None:
+    """The location URI of ``site`` (a location URI or a site id) among ``own``, else None."""
+    if site in own:
+        return site
+    return next((location for location, site_id in own.items() if site_id == site), None)
+
+
+def _operator_site(sites: OperatorSites, principal: Principal, sale: ProposedSale) -> ProposedSale:
     """An operator sells at its own sites: the sale's site must be one (given as id or location URI)."""
     if principal.user.role.tenant_kind is not TenantKind.OPERATOR:
         return sale
@@ -64,13 +108,14 @@ def _operator_site(node: Node, principal: Principal, sale: ProposedSale) -> Prop
         raise InvalidInput(
             "proposed sale: site: an operator must name the site of the sale", details={"path": "site"}
         )
-    own = visible_locations(node, principal) or {}
-    if sale.site in own:
-        return sale
-    by_id = {site_id: location for location, site_id in own.items()}
-    if sale.site in by_id:
-        return sale.model_copy(update={"site": by_id[sale.site]})
-    raise NotFound(f"proposed sale: site {sale.site!r} is not one of your sites", details={"path": "site"})
+    location = _match_site(sites.of(principal), sale.site) or _match_site(
+        sites.of(principal, fresh=True), sale.site
+    )
+    if location is None:
+        raise NotFound(
+            f"proposed sale: site {sale.site!r} is not one of your sites", details={"path": "site"}
+        )
+    return sale if location == sale.site else sale.model_copy(update={"site": location})
 
 
 _SALE_BODY = {
@@ -97,11 +142,11 @@ async def decide(
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object describing the proposed sale")
     proposed = parse_proposed_sale(body)
-    decider = _decider(request, node)
+    decider, sites = _decider(request, node)
 
     def run() -> dict[str, Any]:
         # One trip to the threadpool for all the database work of the request (sites, history).
-        sale = _operator_site(node, principal, proposed)
+        sale = _operator_site(sites, principal, proposed)
         try:
             return decider.decide(sale).to_dict()
         except NotFound:
