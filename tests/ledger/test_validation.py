@@ -324,3 +324,56 @@ def test_text_and_bytes_parse_alike() -> None:
 def test_json_pointer_escapes() -> None:
     assert json_pointer(["a/b", "c~d", 3]) == "/a~1b/c~0d/3"
     assert json_pointer([]) == ""
+
+
+def test_extension_prefixes_are_read_once_per_document_with_the_same_result() -> None:
+    """Prefixes bound to the vigichem namespace: the document's, an event's own, and the full IRI.
+
+    Validation and indexing read the document's prefixes once (``namespace_prefixes``); the answer must be
+    what reading the raw ``@context`` for each event gives. Invented events.
+    """
+    from vigichem.ledger.extensions import (
+        NAMESPACE,
+        check_extensions,
+        extension_value,
+        namespace_prefixes,
+        party_ref_of,
+    )
+    from vigichem.ledger.service import prepare
+
+    context = ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"chem": NAMESPACE}]
+    template = _base()["epcisBody"]["eventList"][0]
+    by_document_prefix = {
+        **copy.deepcopy(template),
+        "chem:customerRef": "pty-doc",
+        "chem:paymentMethod": "barter",
+    }
+    by_own_context = {
+        **copy.deepcopy(template),
+        "@context": [{"own": NAMESPACE}],
+        "own:customerRef": "pty-own",
+        "own:customerType": "dragon",
+    }
+    by_iri = {**copy.deepcopy(template), NAMESPACE + "customerRef": "pty-iri"}
+    unbound = {**copy.deepcopy(template), "eventTime": "2024-01-01T00:00:00Z", "other:customerRef": "x y"}
+    events = [by_document_prefix, by_own_context, by_iri, unbound]
+    prefixes = namespace_prefixes(context)
+    assert namespace_prefixes(prefixes) is prefixes
+    for event in events:
+        assert party_ref_of(event, prefixes) == party_ref_of(event, context)
+        assert check_extensions(event, "/e", prefixes) == check_extensions(event, "/e", context)
+        assert extension_value(event, "customerType", prefixes) == extension_value(
+            event, "customerType", context
+        )
+    assert [party_ref_of(event, prefixes) for event in events] == ["pty-doc", "pty-own", "pty-iri", None]
+
+    document = {**_base(), "@context": context}
+    document["epcisBody"] = {"eventList": events[:3]}
+    assert _paths(document) == [
+        "/epcisBody/eventList/0/vc:paymentMethod",
+        "/epcisBody/eventList/1/vc:customerType",
+    ]
+    document["epcisBody"]["eventList"][0]["chem:paymentMethod"] = "card"
+    del document["epcisBody"]["eventList"][1]["own:customerType"]
+    indexed, _meta = prepare(copy.deepcopy(document))
+    assert [item.columns["party_ref"] for item in indexed] == ["pty-doc", "pty-own", "pty-iri"]

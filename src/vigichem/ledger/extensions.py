@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vigichem.errors import InvalidDocument
@@ -96,21 +96,51 @@ def _prefixes_for_namespace(context: Any) -> set[str]:
     return found
 
 
-def extension_value(event: Mapping[str, Any], field: str, context: Any = None) -> Any:
-    """The value of a vigichem extension ``field`` in an event, or ``None``.
+class NamespacePrefixes(tuple[str, ...]):
+    """The prefixes a ``@context`` binds to :data:`NAMESPACE`, sorted (see :func:`namespace_prefixes`)."""
 
-    ``context``: the document's ``@context`` when the event does not carry its own; extra prefixes bound to
-    the namespace there are honoured.
+    __slots__ = ()
+
+
+def namespace_prefixes(context: Any) -> NamespacePrefixes:
+    """The prefixes bound to :data:`NAMESPACE` by a document's ``@context``, computed once.
+
+    Pass the result as the ``context`` argument of :func:`extension_value`, :func:`party_ref_of` and
+    :func:`check_extensions` for every event of the document: the context is then not inspected again per
+    event and per field (that inspection was most of the cost of checking a large document).
     """
+    if type(context) is NamespacePrefixes:
+        return context
+    return NamespacePrefixes(sorted(_prefixes_for_namespace(context)))
+
+
+def _event_prefixes(event: Mapping[str, Any], context: Any) -> Sequence[str]:
+    """The prefixes in force for one event: the document's plus any its own ``@context`` binds, sorted."""
+    prefixes = namespace_prefixes(context)
+    own = event.get("@context")
+    if own is None:
+        return prefixes
+    return sorted(set(prefixes) | _prefixes_for_namespace(own))
+
+
+def _lookup(event: Mapping[str, Any], field: str, prefixes: Sequence[str]) -> Any:
     iri = NAMESPACE + field
     if iri in event:
         return event[iri]
-    prefixes = _prefixes_for_namespace(context) | _prefixes_for_namespace(event.get("@context"))
-    for prefix in sorted(prefixes):
+    for prefix in prefixes:
         key = f"{prefix}:{field}"
         if key in event:
             return event[key]
     return None
+
+
+def extension_value(event: Mapping[str, Any], field: str, context: Any = None) -> Any:
+    """The value of a vigichem extension ``field`` in an event, or ``None``.
+
+    ``context``: the document's ``@context`` (or its :func:`namespace_prefixes`) when the event does not
+    carry its own; extra prefixes bound to the namespace there are honoured.
+    """
+    return _lookup(event, field, _event_prefixes(event, context))
 
 
 def party_ref_of(event: Mapping[str, Any], context: Any = None) -> str | None:
@@ -134,34 +164,35 @@ def check_extensions(
     (e.g. ``/epcisBody/eventList/3``) so that errors point into the whole document.
     """
     errors: list[dict[str, str]] = []
+    prefixes = _event_prefixes(event, context)  # once per event, not once per field
 
     def error(field: str, message: str) -> None:
         errors.append({"path": f"{pointer}/{PREFIX}:{field}", "message": message})
 
-    ref = extension_value(event, CUSTOMER_REF, context)
+    ref = _lookup(event, CUSTOMER_REF, prefixes)
     if ref is not None and not (isinstance(ref, str) and PARTY_REF_RE.match(ref)):
         error(
             CUSTOMER_REF, "must be a party reference of 1-128 letters, digits or . _ : - (no personal data)"
         )
-    payment = extension_value(event, PAYMENT_METHOD, context)
+    payment = _lookup(event, PAYMENT_METHOD, prefixes)
     if payment is not None and payment not in PAYMENT_METHODS:
         error(PAYMENT_METHOD, f"unknown payment method {payment!r}; known: {', '.join(PAYMENT_METHODS)}")
-    end_use = extension_value(event, STATED_END_USE, context)
+    end_use = _lookup(event, STATED_END_USE, prefixes)
     if end_use is not None and not (isinstance(end_use, str) and 0 < len(end_use) <= MAX_END_USE_CHARS):
         error(STATED_END_USE, f"must be a non-empty text of at most {MAX_END_USE_CHARS} characters")
-    concentration = extension_value(event, CONCENTRATION, context)
+    concentration = _lookup(event, CONCENTRATION, prefixes)
     if concentration is not None:
         errors.extend(_check_concentration(concentration, f"{pointer}/{PREFIX}:{CONCENTRATION}"))
-    id_verified = extension_value(event, ID_VERIFIED, context)
+    id_verified = _lookup(event, ID_VERIFIED, prefixes)
     if id_verified is not None and not isinstance(id_verified, bool):
         error(ID_VERIFIED, "must be true or false (whether the buyer showed an identity document)")
-    customer_type = extension_value(event, CUSTOMER_TYPE, context)
+    customer_type = _lookup(event, CUSTOMER_TYPE, prefixes)
     if customer_type is not None and customer_type not in CUSTOMER_TYPES:
         error(CUSTOMER_TYPE, f"unknown customer type {customer_type!r}; known: {', '.join(CUSTOMER_TYPES)}")
-    delivery_type = extension_value(event, DELIVERY_TYPE, context)
+    delivery_type = _lookup(event, DELIVERY_TYPE, prefixes)
     if delivery_type is not None and delivery_type not in DELIVERY_TYPES:
         error(DELIVERY_TYPE, f"unknown delivery type {delivery_type!r}; known: {', '.join(DELIVERY_TYPES)}")
-    delivery_ref = extension_value(event, DELIVERY_REF, context)
+    delivery_ref = _lookup(event, DELIVERY_REF, prefixes)
     if delivery_ref is not None and not (isinstance(delivery_ref, str) and PARTY_REF_RE.match(delivery_ref)):
         error(
             DELIVERY_REF,
@@ -263,9 +294,11 @@ __all__ = [
     "PAYMENT_METHODS",
     "PREFIX",
     "STATED_END_USE",
+    "NamespacePrefixes",
     "build_extensions",
     "check_extensions",
     "extension_value",
+    "namespace_prefixes",
     "party_ref_of",
     "with_context",
 ]

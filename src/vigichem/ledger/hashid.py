@@ -150,6 +150,8 @@ _HANDLED_TOP = frozenset(
 
 _NOT_IN_REMAINDER = _HANDLED_TOP | _EXCLUDED_FROM_HASH
 
+_MEMO_LIMIT = 100_000  # canonical values memoised per namespace map; bounded so memory stays flat
+
 _TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
 )
@@ -198,18 +200,30 @@ def _canonical_number(text: str) -> str:
     return str(number)
 
 
-def _canonical_value(value: Any, namespaces: Mapping[str, str]) -> str:
+def _canonical_value(value: Any, namespaces: _NamespaceMap) -> str:
     """Any value: CURIE expansion, CBV 1.x URNs → web URIs, number and GS1 identifier normalisation."""
     kind = type(value)
     if kind is str:
-        text = value.strip()
-    elif kind is float:
+        # Memoised per namespace map (one document): locations, classes, parties and codes repeat.
+        memo = namespaces.memo
+        cached = memo.get(value)
+        if cached is not None:
+            return cached
+        text: str = value.strip()
+        if text:
+            if ":" in text and namespaces:
+                text = _expand_curie(text, namespaces)
+            text = _canonical_text(text)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[value] = text
+        return text
+    if kind is float:
         # Same result as the reference's str → float → str round trip, without the round trip.
         return str(int(value)) if value.is_integer() else str(value)
-    elif kind is int:
+    if kind is int:
         return str(value)
-    else:
-        text = _text(value)
+    text = _text(value)
     if not text:
         return ""
     if namespaces and ":" in text:
@@ -231,9 +245,22 @@ def _canonical_text(text: str) -> str:
     return to_canonical_digital_link(text) or text
 
 
-def _vocabulary_value(value: Any, term_prefix: str, namespaces: Mapping[str, str]) -> str:
+def _vocabulary_value(value: Any, term_prefix: str, namespaces: _NamespaceMap) -> str:
     """A CBV/GS1 vocabulary field: a bare word is a term of the vocabulary; anything else as usual."""
-    text = value.strip() if type(value) is str else _text(value)
+    if type(value) is str:
+        key = (term_prefix, value)
+        cached = namespaces.vocab_memo.get(key)
+        if cached is not None:
+            return cached
+        result = _vocabulary_text(value.strip(), term_prefix, namespaces)
+        if len(namespaces.vocab_memo) >= _MEMO_LIMIT:
+            namespaces.vocab_memo.clear()
+        namespaces.vocab_memo[key] = result
+        return result
+    return _vocabulary_text(_text(value), term_prefix, namespaces)
+
+
+def _vocabulary_text(text: str, term_prefix: str, namespaces: _NamespaceMap) -> str:
     if text and ":" not in text:
         return term_prefix + text
     if text:
@@ -303,7 +330,7 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _generic(name: str, value: Any, namespaces: Mapping[str, str]) -> list[str]:
+def _generic(name: str, value: Any, namespaces: _NamespaceMap) -> list[str]:
     """Pre-hash strings of a field outside the fixed order (extensions, ilmd …), one per occurrence."""
     if name.endswith("List") and name not in _PAIR_LISTS:
         # A list is one element whose children are named after it without "List" (the XML shape).
@@ -318,7 +345,7 @@ def _generic(name: str, value: Any, namespaces: Mapping[str, str]) -> list[str]:
     return [f"{name}={text}"] if text else []
 
 
-def _remainder(obj: Mapping[str, Any], namespaces: Mapping[str, str], exclude: frozenset[str]) -> str:
+def _remainder(obj: Mapping[str, Any], namespaces: _NamespaceMap, exclude: frozenset[str]) -> str:
     """The fields of ``obj`` not in ``exclude``, each as generic strings, all sorted as text."""
     parts: list[str] = []
     for key, value in obj.items():
@@ -332,7 +359,7 @@ def _remainder(obj: Mapping[str, Any], namespaces: Mapping[str, str], exclude: f
     return "".join(parts)
 
 
-def _pair_list(name: str, value: Any, namespaces: Mapping[str, str]) -> list[str]:
+def _pair_list(name: str, value: Any, namespaces: _NamespaceMap) -> list[str]:
     """bizTransactionList / sourceList / destinationList: sorted ``type=…<value-name>=…`` pairs."""
     value_key = _PAIR_LISTS[name]
     pairs: list[str] = []
@@ -362,7 +389,7 @@ def _scalars(name: str, value: Any, render: Callable[..., str], *args: Any) -> s
 def _ordered(
     obj: Mapping[str, Any],
     fields: Sequence[str],
-    namespaces: Mapping[str, str],
+    namespaces: _NamespaceMap,
     vocab: Mapping[str, str] | None = None,
 ) -> str:
     """``fields`` of a nested object in the given order, then its other fields (extensions) sorted."""
@@ -387,11 +414,11 @@ def _wrapped(name: str, parts: list[str]) -> str:
     return name + "".join(kept) if kept else ""
 
 
-def _epc_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
+def _epc_list(name: str, value: Any, namespaces: _NamespaceMap) -> str:
     return _wrapped(name, [f"epc={t}" for epc in _as_list(value) if (t := _canonical_value(epc, namespaces))])
 
 
-def _quantity_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
+def _quantity_list(name: str, value: Any, namespaces: _NamespaceMap) -> str:
     elements = []
     for element in _as_list(value):
         if type(element) is dict and _QUANTITY_KEYS.issuperset(element):
@@ -409,7 +436,7 @@ def _quantity_list(name: str, value: Any, namespaces: Mapping[str, str]) -> str:
     return _wrapped(name, elements)
 
 
-def _sensor_element_list(value: Any, namespaces: Mapping[str, str]) -> str:
+def _sensor_element_list(value: Any, namespaces: _NamespaceMap) -> str:
     elements = []
     for element in _as_list(value):
         if not isinstance(element, dict):
@@ -496,7 +523,18 @@ def prehash_string(
 
 
 class _NamespaceMap(dict[str, str]):
-    """A ``prefix → URI`` map already extracted from a context (so it is not inspected again per event)."""
+    """A ``prefix → URI`` map already extracted from a context (so it is not inspected again per event).
+
+    It also carries the memo of canonical values under these namespaces: the same value written in two
+    events of a document is canonicalised once.
+    """
+
+    __slots__ = ("memo", "vocab_memo")
+
+    def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
+        super().__init__(mapping or {})
+        self.memo: dict[str, str] = {}
+        self.vocab_memo: dict[tuple[str, str], str] = {}
 
 
 def _namespace_map(context: Any) -> _NamespaceMap:

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from vigichem.errors import InvalidDocument, InvalidInput
-from vigichem.ledger.extensions import NAMESPACE
+from vigichem.ledger.extensions import NAMESPACE, namespace_prefixes
 from vigichem.ledger.hashid import document_events, event_hash_id, event_hash_ids, namespaces_from_context
 from vigichem.ledger.indexing import index_event
 from vigichem.ledger.models import CaptureResult, Checkpoint, ConsistencyProof, InclusionProof, VerifyReport
@@ -83,8 +83,9 @@ def prepare(
         )
     hash_ids = ledger_hash_ids(document)
     context = document.get("@context")
+    prefixes = namespace_prefixes(context)  # the extension prefixes, read from the context once
     indexed = [
-        index_event(event, hash_id, context, f"/epcisBody/eventList/{position}")
+        index_event(event, hash_id, prefixes, f"/epcisBody/eventList/{position}")
         for position, (event, hash_id) in enumerate(zip(event_list, hash_ids, strict=True))
     ]
     header = {key: value for key, value in document.items() if key not in ("epcisBody", "@context")}

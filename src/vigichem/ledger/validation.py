@@ -40,7 +40,7 @@ from importlib import resources
 from typing import Any, Protocol
 
 from vigichem.errors import InputTooLarge, InvalidDocument
-from vigichem.ledger.extensions import check_extensions
+from vigichem.ledger.extensions import check_extensions, namespace_prefixes
 from vigichem.ledger.units import accepted_codes, is_known_unit
 
 __all__ = [
@@ -256,7 +256,8 @@ def _declared_prefixes(context: Any) -> set[str]:
 def _undeclared_prefixes(value: Any, path: str, declared: set[str]) -> Iterator[tuple[str, str]]:
     """Field names ``prefix:name`` anywhere below ``value`` whose prefix no @context declares."""
     # Paths are built only for an error or a container to descend into: this runs for every event.
-    if isinstance(value, Mapping):
+    # dict and list first: the abstract Mapping check is slow and JSON gives plain dicts.
+    if isinstance(value, dict) or (not isinstance(value, list) and isinstance(value, Mapping)):
         for key, child in value.items():
             if ":" in key and key != "@context" and not key.startswith(_URI_SCHEMES_NOT_PREFIXES):
                 prefix = key.split(":", 1)[0]
@@ -313,6 +314,7 @@ def semantic_errors(document: Mapping[str, Any]) -> list[dict[str, str]]:
     if not isinstance(events, list):
         return found
     declared = _declared_prefixes(document.get("@context"))
+    extension_prefixes = namespace_prefixes(document.get("@context"))  # once per document
     seen_ids: dict[str, int] = {}
     for position, event in enumerate(events):
         if not isinstance(event, Mapping):
@@ -357,7 +359,7 @@ def semantic_errors(document: Mapping[str, Any]) -> list[dict[str, str]]:
                             )
                         )
         found.extend({"path": path, "message": message} for path, message in problems)
-        found.extend(check_extensions(event, base, document.get("@context")))
+        found.extend(check_extensions(event, base, extension_prefixes))
     return found
 
 
