@@ -16,6 +16,9 @@ Figures, each the median over ``--repeat`` runs (latencies in milliseconds):
 
 * ``in_process``: the same calls without HTTP (``vigichem.chem.screen``, ``Decider.decide``), one at a time:
   the floor that shows what HTTP, JSON and authentication add;
+* ``asgi``: the same requests (and ``GET /health``) handed straight to the ASGI application in this process,
+  one at a time, no network and no server: what the application adds per request (routing, dependencies,
+  authentication, JSON), wall clock and the process's CPU time;
 * ``fixed_rate``: an open loop offering ``--rate`` requests/s for ``--duration`` seconds. Each request is
   sent at its scheduled moment whatever happened to earlier ones, and its latency is counted **from that
   moment** (so a server that falls behind shows it; no coordinated omission);
@@ -44,7 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +227,85 @@ def _timed_loop(call: Callable[[int], None], duration: float) -> dict[str, Any]:
     return _summary(latencies, time.perf_counter() - started, 0)
 
 
+# ---- through ASGI, in process ---------------------------------------------------------------------------
+
+
+def through_asgi(prepared: dict[str, Any], duration: float) -> dict[str, dict[str, Any]]:
+    """Per-request latency and CPU time of the app itself: ASGI calls in this process, one at a time."""
+    from vigichem.api import create_app
+    from vigichem.ledger.node import load_node
+
+    node = load_node(prepared["settings"], require_key=False)
+    app = create_app(prepared["settings"], node)
+    authorization = f"Bearer {prepared['token']}".encode()
+
+    async def call(method: str, path: str, body: bytes) -> int:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"bench"),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"authorization", authorization),
+            ],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+        }
+        received = False
+        status = 0
+
+        async def receive() -> dict[str, Any]:
+            nonlocal received
+            if not received:
+                received = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.Event().wait()  # never disconnects
+            return {"type": "http.disconnect"}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await app(scope, receive, send)
+        return status
+
+    async def measure() -> dict[str, dict[str, Any]]:
+        figures = {}
+        cases = (
+            ("health", "GET", "/health", [b""]),
+            ("screen", "POST", "/screen", [json.dumps(q).encode() for q in SCREEN_QUERIES]),
+            ("decide", "POST", "/decide", [json.dumps(sale).encode() for sale in prepared["sales"]]),
+        )
+        for name, method, path, bodies in cases:
+            for body in bodies:  # warm-up; every request must succeed
+                if (status := await call(method, path, body)) != 200:
+                    raise RuntimeError(f"{path} answered {status} through ASGI")
+            latencies: list[float] = []
+            started, cpu_started = time.perf_counter(), time.process_time()
+            while time.perf_counter() - started < duration:
+                begin = time.perf_counter()
+                await call(method, path, bodies[len(latencies) % len(bodies)])
+                latencies.append(time.perf_counter() - begin)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            figures[name] = _summary(latencies, elapsed, 0)
+            figures[name]["cpu_ms"] = round(1000 * cpu / len(latencies), 3)
+        return figures
+
+    try:
+        return asyncio.run(measure())
+    finally:
+        node.close()
+
+
 # ---- over HTTP ------------------------------------------------------------------------------------------
 
 
@@ -383,6 +465,7 @@ def run(args: argparse.Namespace, node_dir: Path) -> dict[str, Any]:
     """Build, measure, and return the figures as one JSON-able object."""
     prepared = prepare_node(node_dir, args.days, args.seed)
     baseline_runs = [in_process(prepared, args.duration) for _ in range(args.repeat)]
+    asgi_runs = [through_asgi(prepared, args.duration) for _ in range(args.repeat)]
     server = Server(prepared["settings"].data_dir)
     try:
         http_runs = [
@@ -410,10 +493,12 @@ def run(args: argparse.Namespace, node_dir: Path) -> dict[str, Any]:
         closed = _median_of([run[name]["closed_loop"] for run in http_runs])
         result[name] = {
             "in_process": base,
+            "asgi": _median_of([run[name] for run in asgi_runs]),
             "fixed_rate": rate,
             "closed_loop": closed,
             "http_overhead_p50_ms": round(rate["p50_ms"] - base["p50_ms"], 2),
         }
+    result["health"] = {"asgi": _median_of([run["health"] for run in asgi_runs])}
     p99 = result["decide"]["fixed_rate"]["p99_ms"]
     result["target"] = {
         "what": f"/decide p99 at {args.rate:g} requests/s on SQLite",
