@@ -25,6 +25,7 @@ from vigichem.detect.facts import Catalogue, event_facts
 from vigichem.detect.models import Alert
 from vigichem.detect.rule import LedgerRule, Rule, RuleFinding
 from vigichem.detect.rules import RULE_CLASSES
+from vigichem.detect.transit import TransitTracker
 from vigichem.errors import InvalidInput, VigichemError
 from vigichem.ledger.db import documents, events
 from vigichem.ledger.hashid import document_events, event_hash_ids
@@ -109,6 +110,8 @@ class DetectionEngine:
         self._fingerprints: set[str] = set()
         self.report = RunReport(jurisdiction=jurisdiction, rules=[r.name for r in self.rules])
         self.report_from: dt.datetime | None = None  # findings that fired earlier only warm the state up
+        # The transit rows of the ledger, kept between scans: each scan reads only the rows stored since.
+        self._transit = TransitTracker(engine) if engine is not None else None
 
     # ---- one event ------------------------------------------------------------------------------------
     def process(self, hash_id: str, event: Any, context: Any = None) -> list[Alert]:
@@ -216,7 +219,7 @@ class DetectionEngine:
         if self.engine is None:
             return []
         alerts: list[Alert] = []
-        shared: dict[str, Any] = {}
+        shared: dict[str, Any] = {"transit_tracker": self._transit}
         for rule in self.rules:
             if isinstance(rule, LedgerRule):
                 alerts.extend(self._accept(rule, rule.scan(self.engine, as_of, since, shared)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine
@@ -111,6 +112,9 @@ class Catalogue:
         self.by_gtin: dict[str, RegisteredProduct] = {}
         self.by_id: dict[str, RegisteredProduct] = {}
         self._memo: dict[str, RegisteredProduct | None] = {}
+        # Lines of registered products by (epcClass, quantity, uom): a few thousand shapes recur in a
+        # year of sales, and a Line is immutable, so events share them (facts extraction is per event).
+        self._lines: dict[tuple[str, float, str | None], Line] = {}
         self.refresh()
 
     def refresh(self) -> None:
@@ -125,6 +129,7 @@ class Catalogue:
     def add(self, products: list[RegisteredProduct]) -> None:
         """Add products (tests and the simulator can build a catalogue without a database)."""
         self._memo.clear()
+        self._lines.clear()
         for product in products:
             self.by_id[product.id] = product
             if product.gtin:
@@ -139,6 +144,23 @@ class Catalogue:
         found = self._lookup(epc_class)
         self._memo[epc_class] = found
         return found
+
+    def line_of(self, epc_class: str, quantity: float, uom: str | None) -> Line | None:
+        """The line of a registered product's quantity (memoised), or ``None`` when the class names none
+        (its substances then come from the event's declared concentration)."""
+        key = (epc_class, quantity, uom)
+        line = self._lines.get(key)
+        if line is not None:
+            return line
+        product = self.product_of(epc_class)
+        if product is None:
+            return None
+        if len(self._lines) > 100_000:
+            self._lines.clear()
+        kg = _mass_kg(product, quantity, uom)
+        line = Line(epc_class, product.id, quantity, uom, kg, _substances(product, kg, None))
+        self._lines[key] = line
+        return line
 
     def _lookup(self, epc_class: str) -> RegisteredProduct | None:
         parsed = parse_epc_class(epc_class)
@@ -235,6 +257,7 @@ _BOOK_SIGNS = {
 }
 
 
+@lru_cache(maxsize=8192)  # a few hundred (quantity, uom) pairs recur across a year of events
 def book_unit(quantity: float, uom: str | None) -> tuple[str, float]:
     """A quantity in the balance's unit: kg or L for a mass or volume code, else as counted (``EA``)."""
     from vigichem.ledger.units import UNITS, to_base
@@ -313,18 +336,12 @@ def event_facts(
         if isinstance(quantity, bool) or not isinstance(quantity, int | float):
             raise InvalidDocument(f"event {hash_id}: quantityList/{position}/quantity is not a number")
         uom = element.get("uom") if isinstance(element.get("uom"), str) else None
-        product = catalogue.product_of(str(element["epcClass"]))
-        kg = _mass_kg(product, float(quantity), uom)
-        lines.append(
-            Line(
-                epc_class=str(element["epcClass"]),
-                product_id=product.id if product else None,
-                quantity=float(quantity),
-                uom=uom,
-                kg=kg,
-                substances=_substances(product, kg, extensions.get(ext.CONCENTRATION)),
-            )
-        )
+        line = catalogue.line_of(str(element["epcClass"]), float(quantity), uom)
+        if line is None:  # not registered: the substances declared on the event
+            kg = _mass_kg(None, float(quantity), uom)
+            substances = _substances(None, kg, extensions.get(ext.CONCENTRATION))
+            line = Line(str(element["epcClass"]), None, float(quantity), uom, kg, substances)
+        lines.append(line)
     verified = extensions.get(ext.ID_VERIFIED)
     party = extensions.get(ext.CUSTOMER_REF)
 

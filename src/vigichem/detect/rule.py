@@ -102,6 +102,7 @@ class LedgerRule(Rule):
         """Findings over the ledger as of ``as_of`` for events from ``since``; default none.
 
         ``shared``: a dict that lives for one scan of all rules, so that rules reading the same ledger
-        figures (shipments against receipts) compute them once.
+        figures (shipments against receipts) compute them once; the engine puts its
+        :class:`~vigichem.detect.transit.TransitTracker` there under ``"transit_tracker"``.
         """
         return []

@@ -17,6 +17,7 @@ from vigichem.detect.facts import EventFacts
 from vigichem.detect.facts import book_unit as _book_unit
 from vigichem.detect.models import Scope, SubjectType
 from vigichem.detect.rule import LedgerRule, RuleFinding
+from vigichem.detect.transit import TransitTracker
 
 __all__ = ["ShipmentNotReceived", "ShipmentShort", "TheftLoss"]
 
@@ -121,7 +122,13 @@ class _TransitRule(LedgerRule):
         days = self.params.get("transit_days", 14.0)
         key = f"transit:{days}"
         if key not in shared:
-            shared[key] = _transit_issues(engine, as_of, days)
+            # The engine's tracker keeps the transit rows between scans (detect/transit.py); without one,
+            # the balance's check over the whole ledger.
+            tracker = shared.get("transit_tracker")
+            if isinstance(tracker, TransitTracker):
+                shared[key] = tracker.issues(as_of, days)
+            else:
+                shared[key] = _transit_issues(engine, as_of, days)
         findings = []
         for issue in shared[key]:
             shipped_at = _aware(issue.shipped_at)
