@@ -16,25 +16,22 @@ from typing import Any
 
 from sqlalchemy import Boolean, Connection, DateTime, Table
 
-__all__ = ["bulk_insert"]
+__all__ = ["bulk_insert", "bulk_insert_tuples"]
 
 
-def _sqlite_rows(table: Table, names: list[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Rows as tuples, with datetimes and booleans converted the way SQLAlchemy stores them in SQLite."""
+def _sqlite_rows(table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows with datetimes and booleans converted the way SQLAlchemy stores them in SQLite."""
     converters: list[tuple[int, Any]] = []
     for position, name in enumerate(names):
         column_type = table.c[name].type
         if isinstance(column_type, DateTime):
-            converters.append((position, lambda v: v.isoformat(sep=" ", timespec="microseconds") if v else v))
+            converters.append((position, _sqlite_datetime))
         elif isinstance(column_type, Boolean):
-            converters.append((position, lambda v: None if v is None else int(v)))
-    pick = itemgetter(*names)
-    # itemgetter of one name returns the bare value, of several a tuple
-    tuples = [(pick(row),) for row in rows] if len(names) == 1 else [pick(row) for row in rows]
+            converters.append((position, _sqlite_boolean))
     if not converters:
-        return tuples
+        return rows
     out: list[tuple[Any, ...]] = []
-    for values in tuples:
+    for values in rows:
         mutable = list(values)
         for position, convert in converters:
             mutable[position] = convert(mutable[position])
@@ -42,11 +39,34 @@ def _sqlite_rows(table: Table, names: list[str], rows: Sequence[dict[str, Any]])
     return out
 
 
+def _sqlite_datetime(value: Any) -> Any:
+    return value.isoformat(sep=" ", timespec="microseconds") if value else value
+
+
+def _sqlite_boolean(value: Any) -> Any:
+    return None if value is None else int(value)
+
+
 def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts with the same keys, naming ``table``'s columns) in one driver call."""
     if not rows:
         return
     names = list(rows[0])
+    pick = itemgetter(*names)
+    # itemgetter of one name returns the bare value, of several a tuple
+    tuples = [(pick(row),) for row in rows] if len(names) == 1 else [pick(row) for row in rows]
+    bulk_insert_tuples(connection, table, names, tuples)
+
+
+def bulk_insert_tuples(
+    connection: Connection, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (tuples of values for the columns ``names``, in that order) in one driver call.
+
+    The capture path builds its rows as tuples directly: no dict per row to build and take apart again.
+    """
+    if not rows:
+        return
     preparer = connection.dialect.identifier_preparer
     column_list = ", ".join(preparer.quote(name) for name in names)
     table_name = preparer.format_table(table)
@@ -58,7 +78,7 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict[str, A
             cursor.copy(f"COPY {table_name} ({column_list}) FROM STDIN") as copy,
         ):
             for row in rows:
-                copy.write_row([row[name] for name in names])
+                copy.write_row(row)
         return
     if dialect == "sqlite":
         placeholders = ", ".join("?" for _ in names)

@@ -21,14 +21,15 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from psycopg import DataError as PsycopgDataError
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import DataError as DBAPIDataError
 
 from vigichem.errors import InvalidDocument, NotFound
-from vigichem.ledger.bulk import bulk_insert
+from vigichem.ledger.bulk import bulk_insert_tuples
 from vigichem.ledger.checkpoints import (
     append_to_frontier,
     frontier_from_bytes,
@@ -55,6 +56,14 @@ __all__ = ["CheckpointSigner", "DocumentMeta", "LedgerStore", "VerifyRow", "utc_
 CheckpointSigner = Callable[[int, bytes, datetime], Checkpoint]
 """Signs (tree size, root, time) with the node key (:func:`vigichem.ledger.checkpoints.sign_checkpoint`)."""
 
+# The child rows' columns as vigichem.ledger.indexing fills them (after "seq").
+_QUANTITY_COLUMNS = ("role", "ordinal", "epc_class", "quantity", "uom", "base_quantity", "base_unit")
+_EPC_COLUMNS = ("role", "ordinal", "epc")
+_SOURCE_COLUMNS = ("kind", "ordinal", "type", "id")
+_QUANTITY_PICK = itemgetter(*_QUANTITY_COLUMNS)
+_EPC_PICK = itemgetter(*_EPC_COLUMNS)
+_SOURCE_PICK = itemgetter(*_SOURCE_COLUMNS)
+
 _IN_CHUNK = 500  # stays far below SQLite's and PostgreSQL's bound-parameter limits
 
 
@@ -72,9 +81,8 @@ class DocumentMeta:
     header_json: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyRow:
-    """One stored event as verification reads it, in seq order."""
+class VerifyRow(NamedTuple):
+    """One stored event as verification reads it, in seq order (a tuple: a million are made per verify)."""
 
     seq: int
     hash_id: str
@@ -146,8 +154,8 @@ class LedgerStore:
                     "header_json": meta.header_json,
                 },
             ).scalar_one()
-            self._insert_events(connection, new, tree_size, document_id, now)
             leaves = [event_leaf_hash(item.hash_id) for item in new]
+            self._insert_events(connection, new, leaves, tree_size, document_id, now)
             new_size = append_to_frontier(frontier, tree_size, leaves)
             connection.execute(
                 update(log_state)
@@ -187,35 +195,41 @@ class LedgerStore:
 
     @staticmethod
     def _insert_events(
-        connection: Connection, new: list[IndexedEvent], first_seq: int, document_id: int, now: datetime
+        connection: Connection,
+        new: list[IndexedEvent],
+        leaves: list[bytes],
+        first_seq: int,
+        document_id: int,
+        now: datetime,
     ) -> None:
-        event_rows: list[dict[str, Any]] = []
-        quantity_rows: list[dict[str, Any]] = []
-        epc_rows: list[dict[str, Any]] = []
-        source_rows: list[dict[str, Any]] = []
+        # Rows are built as tuples in column order and handed to the driver (see vigichem.ledger.bulk).
+        columns = list(new[0].columns)
+        pick = itemgetter(*columns)
+        event_rows: list[tuple[Any, ...]] = []
+        quantity_rows: list[tuple[Any, ...]] = []
+        epc_rows: list[tuple[Any, ...]] = []
+        source_rows: list[tuple[Any, ...]] = []
         for index, item in enumerate(new):
             seq = first_seq + index
             event_rows.append(
-                {
-                    **item.columns,
-                    "seq": seq,
-                    "record_time": now,
-                    "document_id": document_id,
-                    "document_index": index,
-                    "event_json": item.event_json,
-                    "leaf_hash": event_leaf_hash(item.hash_id),
-                }
+                (seq, *pick(item.columns), now, document_id, index, item.event_json, leaves[index])
             )
-            quantity_rows.extend({**row, "seq": seq} for row in item.quantities)
-            epc_rows.extend({**row, "seq": seq} for row in item.epcs)
-            source_rows.extend({**row, "seq": seq} for row in item.sources)
-        for table, rows in (
-            (events, event_rows),
-            (quantities, quantity_rows),
-            (epcs, epc_rows),
-            (sources, source_rows),
-        ):
-            bulk_insert(connection, table, rows)
+            quantity_rows.extend((seq, *_QUANTITY_PICK(row)) for row in item.quantities)
+            epc_rows.extend((seq, *_EPC_PICK(row)) for row in item.epcs)
+            source_rows.extend((seq, *_SOURCE_PICK(row)) for row in item.sources)
+        event_names = [
+            "seq",
+            *columns,
+            "record_time",
+            "document_id",
+            "document_index",
+            "event_json",
+            "leaf_hash",
+        ]
+        bulk_insert_tuples(connection, events, event_names, event_rows)
+        bulk_insert_tuples(connection, quantities, ["seq", *_QUANTITY_COLUMNS], quantity_rows)
+        bulk_insert_tuples(connection, epcs, ["seq", *_EPC_COLUMNS], epc_rows)
+        bulk_insert_tuples(connection, sources, ["seq", *_SOURCE_COLUMNS], source_rows)
 
     @staticmethod
     def _insert_checkpoint(connection: Connection, checkpoint: Checkpoint) -> None:
