@@ -39,7 +39,7 @@ from vigichem.ledger.db import events, is_postgresql
 from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata import MasterData
 from vigichem.ledger.masterdata_models import RegisteredProduct
-from vigichem.ledger.rollup import refresh_rollup, rollup_covers, rollup_lot_rows
+from vigichem.ledger.rollup import declarations, refresh_rollup, rollup_covers, rollup_lot_rows
 
 DEFAULT_TRANSIT_DAYS = 14.0
 MISMATCH_TOLERANCE = 1e-6
@@ -52,12 +52,18 @@ def _naive_utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def withdrawn_hash_ids(connection: Connection) -> list[str]:
-    """Hash IDs of events that an error declaration withdrew (see the module docstring)."""
+def withdrawn_hash_ids(
+    connection: Connection, declared: Iterable[tuple[str, str]] | None = None
+) -> list[str]:
+    """Hash IDs of events that an error declaration withdrew (see the module docstring).
+
+    ``declared``: the declarations' (event JSON, context JSON), when the caller has them (the roll-up
+    keeps their ``seq``); by default every stored declaration is read.
+    """
     from vigichem.ledger.hashid import event_hash_id, namespaces_from_context
 
     withdrawn: set[str] = set()
-    for event_json, context_json in declared_errors(connection):
+    for event_json, context_json in declared_errors(connection) if declared is None else declared:
         event = json.loads(event_json)
         if isinstance(event.get("eventID"), str):
             withdrawn.add(event["eventID"])
@@ -81,8 +87,17 @@ class _Catalogue:
         self.party_countries = {
             str(o["party_uri"]): str(o["country"]) for o in masterdata.organisations() if o["party_uri"]
         }
+        self._products_of: dict[str, tuple[RegisteredProduct | None, str | None, str | None]] = {}
 
     def product_of(self, epc_class: str) -> tuple[RegisteredProduct | None, str | None, str | None]:
+        """The registered product, product key and lot an epcClass names (cached: a few hundred classes
+        recur in thousands of rows)."""
+        found = self._products_of.get(epc_class)
+        if found is None:
+            found = self._products_of[epc_class] = self._product_of(epc_class)
+        return found
+
+    def _product_of(self, epc_class: str) -> tuple[RegisteredProduct | None, str | None, str | None]:
         parsed = parse_epc_class(epc_class)
         if parsed is None:
             return None, None, None
@@ -273,13 +288,11 @@ def compute_balance(
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
             # Hash aggregation of a million rows wants more than the default 4 MB of sort memory.
             connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
-        excluded = withdrawn_hash_ids(connection)
+        use_rollup = rollup and rollup_covers(connection, moment)
+        excluded = withdrawn_hash_ids(connection, declarations(connection) if use_rollup else None)
         withdrawn_count = _stored_count(connection, excluded)
         filters = Filters(excluded_hash_ids=excluded, as_of=moment, site=location)
-        if rollup and rollup_covers(connection, moment):
-            rows = rollup_lot_rows(connection, filters)
-        else:
-            rows = lot_rows(connection, filters)
+        rows = rollup_lot_rows(connection, filters) if use_rollup else lot_rows(connection, filters)
         transit = transit_rows(connection, filters)
         cwc: list[CwcAggregate] = []
         cwc_notes: list[str] = []

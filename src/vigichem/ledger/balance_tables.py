@@ -11,6 +11,11 @@ aggregates each ``seq`` once into these tables and the balance reads them instea
   decided), keyed like ``ledger_quantities``; indexed by (group, eventTime) for the movements after a
   group's last stock count and by (category, group) for the counts.
 * ``ledger_balance_totals``: per group and category the sum and the number of rows.
+* ``ledger_balance_counts``: per counted group its last stock count (latest eventTime, then capture order)
+  and, per movement category, the sum of what moved strictly after it (``after_*``): the book stock at
+  the count is the total minus that. Kept up to date for the groups each refresh touches.
+* ``ledger_balance_declarations``: the ``seq`` of every rolled-up error declaration, so that finding the
+  withdrawn events does not scan the whole log.
 
 No foreign keys: these tables are derived data, rebuilt from the ledger by emptying them (the state row
 back to 0), and a key check per row would slow the roll-up of a bulk load.
@@ -33,7 +38,20 @@ from sqlalchemy import (
 
 from vigichem.ledger.db import metadata
 
-__all__ = ["balance_groups", "balance_rows", "balance_state", "balance_totals"]
+__all__ = [
+    "AFTER_COLUMNS",
+    "balance_counts",
+    "balance_declarations",
+    "balance_groups",
+    "balance_rows",
+    "balance_state",
+    "balance_totals",
+]
+
+AFTER_COLUMNS = {
+    name: f"after_{name}" for name in ("produced", "received", "shipped", "sold", "consumed", "destroyed")
+}
+"""The ``ledger_balance_counts`` column of each movement category."""
 
 balance_state = Table(
     "ledger_balance_state",
@@ -73,4 +91,20 @@ balance_totals = Table(
     Column("category", String(10), primary_key=True),
     Column("qty", Float, nullable=False),
     Column("rows", BigInteger, nullable=False),
+)
+
+balance_counts = Table(
+    "ledger_balance_counts",
+    metadata,
+    Column("group_id", Integer, primary_key=True, autoincrement=False),
+    Column("event_time", DateTime, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("qty", Float, nullable=False),
+    *[Column(column, Float, nullable=False) for column in AFTER_COLUMNS.values()],
+)
+
+balance_declarations = Table(
+    "ledger_balance_declarations",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
 )

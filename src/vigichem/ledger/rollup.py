@@ -24,17 +24,21 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     and_,
+    case,
     exists,
     false,
     func,
     insert,
+    literal,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Select
 
 from vigichem.ledger.balance_sql import (
     QUANTITY,
@@ -45,10 +49,18 @@ from vigichem.ledger.balance_sql import (
     category_expression,
     unindexed,
 )
-from vigichem.ledger.balance_tables import balance_groups, balance_rows, balance_state, balance_totals
-from vigichem.ledger.db import WRITE_LOCK, events, is_postgresql, quantities
+from vigichem.ledger.balance_tables import (
+    AFTER_COLUMNS,
+    balance_counts,
+    balance_declarations,
+    balance_groups,
+    balance_rows,
+    balance_state,
+    balance_totals,
+)
+from vigichem.ledger.db import WRITE_LOCK, documents, events, is_postgresql, quantities
 
-__all__ = ["refresh_rollup", "rollup_covers", "rollup_lot_rows"]
+__all__ = ["declarations", "refresh_rollup", "rollup_covers", "rollup_lot_rows"]
 
 COUNTED = "counted"
 _MOVEMENTS = tuple(name for name in SIGN if name != COUNTED)
@@ -142,6 +154,70 @@ def _roll(connection: Connection, start: int, end: int, on_postgresql: bool) -> 
     ]
     if added:
         connection.execute(_add_totals(on_postgresql), added)
+    declared = select(events.c.seq).where(
+        events.c.seq >= start, events.c.seq < end, events.c.error_declaration.is_(True)
+    )
+    connection.execute(insert(balance_declarations).from_select(["seq"], declared))
+    _update_counts(connection, start, end)
+
+
+def _update_counts(connection: Connection, start: int, end: int) -> None:
+    """Bring ``ledger_balance_counts`` up to date for the groups that rows ``start <= seq < end`` touch."""
+    new = balance_rows.alias("new_row")
+    in_range = [new.c.seq >= start, new.c.seq < end]
+    counted = select(new.c.group_id).where(*in_range, new.c.category == COUNTED).distinct()
+    touched = select(new.c.group_id).where(*in_range).distinct()
+    # A group with a new count: its last count is found again among all its counts.
+    connection.execute(balance_counts.delete().where(balance_counts.c.group_id.in_(counted)))
+    latest = _ranked_counts(balance_rows.c.group_id.in_(counted), []).subquery("latest")
+    columns = ["group_id", "event_time", "seq", "qty", *AFTER_COLUMNS.values()]
+    connection.execute(
+        insert(balance_counts).from_select(
+            columns,
+            select(
+                latest.c.group_id,
+                latest.c.event_time,
+                latest.c.seq,
+                latest.c.qty,
+                *[literal(0.0) for _ in AFTER_COLUMNS],
+            ).where(latest.c.rank == 1),
+        )
+    )
+    # Every touched group with a count: what moved after the count, summed again over the group's range.
+    moved = balance_rows.alias("moved")
+    after = {
+        column: func.coalesce(
+            select(func.sum(moved.c.qty))
+            .where(
+                moved.c.group_id == balance_counts.c.group_id,
+                moved.c.event_time > balance_counts.c.event_time,
+                moved.c.category == name,
+            )
+            .scalar_subquery(),
+            0.0,
+        )
+        for name, column in AFTER_COLUMNS.items()
+    }
+    connection.execute(update(balance_counts).where(balance_counts.c.group_id.in_(touched)).values(**after))
+
+
+def _ranked_counts(condition: ColumnElement[bool], withdrawn: list[int]) -> Select[Any]:
+    """Count rows ranked per group, 1 being the last count: latest eventTime, then capture order."""
+    rows = balance_rows
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=rows.c.group_id,
+            order_by=(rows.c.event_time.desc(), rows.c.seq.desc(), rows.c.role.desc(), rows.c.ordinal.desc()),
+        )
+        .label("rank")
+    )
+    ranked = select(rows.c.group_id, rows.c.event_time, rows.c.seq, rows.c.qty, rank).where(
+        rows.c.category == COUNTED, condition
+    )
+    if withdrawn:
+        ranked = ranked.where(rows.c.seq.not_in(withdrawn))
+    return ranked
 
 
 def _add_totals(on_postgresql: bool) -> Any:
@@ -184,14 +260,23 @@ def rollup_lot_rows(connection: Connection, filters: Filters) -> list[dict[str, 
         int(r.id): (str(r.site), str(r.epc_class), str(r.unit)) for r in connection.execute(group_query)
     }
     withdrawn = _withdrawn_seqs(connection, filters.excluded_hash_ids)
-    totals = _totals(connection, groups, withdrawn)
-    counts = _last_counts(connection, groups, withdrawn)
-    after = _after_counts(connection, groups, withdrawn) if counts else {}
+    touched: list[int] = []
+    if withdrawn:
+        query = select(balance_rows.c.group_id).where(balance_rows.c.seq.in_(withdrawn)).distinct()
+        touched = sorted(int(g) for g in connection.scalars(query) if g in groups)
+    totals = _totals(connection, groups, withdrawn, touched)
+    counts = _stored_counts(connection, groups)
+    if touched:
+        # Groups with withdrawn rows: their last count and what moved after it, found again without them.
+        for group_id in touched:
+            counts.pop(group_id, None)
+        last = _last_counts(connection, groups, withdrawn, touched)
+        after = _after_counts(connection, groups, withdrawn, touched) if last else {}
+        counts.update({g: (when, qty, after.get(g, {})) for g, (when, qty) in last.items()})
     rows = []
     for group_id in sorted(set(totals) | set(counts), key=groups.__getitem__):
         sums = totals.get(group_id, dict.fromkeys(_MOVEMENTS, 0.0))
         count = counts.get(group_id)
-        moved_after = after.get(group_id, {})
         rows.append(
             {
                 **dict(zip(("site", "epc_class", "unit"), groups[group_id], strict=True)),
@@ -199,13 +284,49 @@ def rollup_lot_rows(connection: Connection, filters: Filters) -> list[dict[str, 
                 "counted": count[1] if count else None,
                 "counted_at": count[0] if count else None,
                 "expected_at_count": sum(
-                    (sums[name] - moved_after.get(name, 0.0)) * SIGN[name] for name in _MOVEMENTS
+                    (sums[name] - count[2].get(name, 0.0)) * SIGN[name] for name in _MOVEMENTS
                 )
                 if count
                 else None,
             }
         )
     return rows
+
+
+def _stored_counts(
+    connection: Connection, groups: dict[int, tuple[str, str, str]]
+) -> dict[int, tuple[dt.datetime, float, dict[str, float]]]:
+    query = select(balance_counts)
+    return {
+        int(row.group_id): (
+            row.event_time,
+            float(row.qty),
+            {name: float(getattr(row, column)) for name, column in AFTER_COLUMNS.items()},
+        )
+        for row in connection.execute(query)
+        if row.group_id in groups
+    }
+
+
+def declarations(connection: Connection) -> list[tuple[str, str]]:
+    """(event JSON, its document's ``@context`` JSON) of every error declaration, as
+    :func:`~vigichem.ledger.balance_sql.declared_errors` gives them, without scanning the log: the rolled-up
+    ones through ``ledger_balance_declarations``, the others by ``seq`` from the state's ``next_seq``."""
+    next_seq = int(connection.scalar(select(balance_state.c.next_seq).where(balance_state.c.id == 1)) or 0)
+    columns = (events.c.event_json, documents.c.context_json)
+    with_document = events.join(documents, documents.c.id == events.c.document_id)
+    rolled = (
+        select(*columns)
+        .select_from(balance_declarations.join(with_document, events.c.seq == balance_declarations.c.seq))
+        .order_by(events.c.seq)
+    )
+    recent = (
+        select(*columns)
+        .select_from(with_document)
+        .where(events.c.seq >= next_seq, events.c.error_declaration.is_(True))
+        .order_by(events.c.seq)
+    )
+    return [(row[0], row[1]) for query in (rolled, recent) for row in connection.execute(query)]
 
 
 def _withdrawn_seqs(connection: Connection, hash_ids: Any) -> list[int]:
@@ -215,75 +336,69 @@ def _withdrawn_seqs(connection: Connection, hash_ids: Any) -> list[int]:
     return sorted(int(seq) for seq in connection.scalars(query))
 
 
+def _pivot(rows: Any, groups: dict[int, tuple[str, str, str]]) -> dict[int, dict[str, float]]:
+    return {
+        int(row.group_id): {name: float(getattr(row, name)) for name in _MOVEMENTS}
+        for row in rows
+        if row.group_id in groups
+    }
+
+
+def _per_category(table: Any) -> list[Any]:
+    """One summed column per movement category (one row per group instead of one per category)."""
+    return [
+        func.sum(case((table.c.category == name, table.c.qty), else_=0.0)).label(name) for name in _MOVEMENTS
+    ]
+
+
 def _totals(
-    connection: Connection, groups: dict[int, tuple[str, str, str]], withdrawn: list[int]
+    connection: Connection, groups: dict[int, tuple[str, str, str]], withdrawn: list[int], touched: list[int]
 ) -> dict[int, dict[str, float]]:
     """Movement sums per group; groups with withdrawn rows are re-summed from their rows without them."""
-    totals: dict[int, dict[str, float]] = {}
-    query = select(balance_totals.c.group_id, balance_totals.c.category, balance_totals.c.qty).where(
-        balance_totals.c.category != COUNTED, balance_totals.c.rows > 0
+    query = (
+        select(balance_totals.c.group_id, *_per_category(balance_totals))
+        .where(balance_totals.c.category != COUNTED, balance_totals.c.rows > 0)
+        .group_by(balance_totals.c.group_id)
     )
-    for row in connection.execute(query):
-        if row.group_id in groups:
-            totals.setdefault(int(row.group_id), dict.fromkeys(_MOVEMENTS, 0.0))[row.category] = float(
-                row.qty
-            )
-    if not withdrawn:
-        return totals
-    touched = {
-        int(g)
-        for g in connection.scalars(select(balance_rows.c.group_id).where(balance_rows.c.seq.in_(withdrawn)))
-    } & set(groups)
+    totals = _pivot(connection.execute(query), groups)
     if not touched:
         return totals
     for group_id in touched:
         totals.pop(group_id, None)
     resum = (
-        select(balance_rows.c.group_id, balance_rows.c.category, func.sum(balance_rows.c.qty).label("qty"))
+        select(balance_rows.c.group_id, *_per_category(balance_rows))
         .where(
-            balance_rows.c.group_id.in_(sorted(touched)),
+            balance_rows.c.group_id.in_(touched),
             balance_rows.c.seq.not_in(withdrawn),
             balance_rows.c.category != COUNTED,
         )
-        .group_by(balance_rows.c.group_id, balance_rows.c.category)
+        .group_by(balance_rows.c.group_id)
     )
-    for row in connection.execute(resum):
-        totals.setdefault(int(row.group_id), dict.fromkeys(_MOVEMENTS, 0.0))[row.category] = float(row.qty)
+    totals.update(_pivot(connection.execute(resum), groups))
     return totals
 
 
 def _last_counts(
-    connection: Connection, groups: dict[int, tuple[str, str, str]], withdrawn: list[int]
+    connection: Connection, groups: dict[int, tuple[str, str, str]], withdrawn: list[int], only: list[int]
 ) -> dict[int, tuple[dt.datetime, float]]:
-    """The last stock count of each group: latest eventTime, then capture order (as the reference)."""
-    query = (
-        select(balance_rows.c.group_id, balance_rows.c.event_time, balance_rows.c.qty)
-        .where(balance_rows.c.category == COUNTED)
-        .order_by(
-            balance_rows.c.group_id,
-            balance_rows.c.event_time,
-            balance_rows.c.seq,
-            balance_rows.c.role,
-            balance_rows.c.ordinal,
-        )
-    )
-    if withdrawn:
-        query = query.where(balance_rows.c.seq.not_in(withdrawn))
-    last: dict[int, tuple[dt.datetime, float]] = {}
-    for row in connection.execute(query):
-        if row.group_id in groups:
-            last[int(row.group_id)] = (row.event_time, float(row.qty))
-    return last
+    """The last stock count of each of the groups ``only``, leaving out the ``withdrawn`` rows."""
+    latest = _ranked_counts(balance_rows.c.group_id.in_(only), withdrawn).subquery("ranked")
+    query = select(latest.c.group_id, latest.c.event_time, latest.c.qty).where(latest.c.rank == 1)
+    return {
+        int(row.group_id): (row.event_time, float(row.qty))
+        for row in connection.execute(query)
+        if row.group_id in groups
+    }
 
 
 def _after_counts(
-    connection: Connection, groups: dict[int, tuple[str, str, str]], withdrawn: list[int]
+    connection: Connection, groups: dict[int, tuple[str, str, str]], withdrawn: list[int], only: list[int]
 ) -> dict[int, dict[str, float]]:
-    """Per counted group, what moved after its last count (strictly later eventTime), per category."""
+    """Per counted group of ``only``, what moved after its last count (strictly later eventTime)."""
     counts = balance_rows.alias("count_row")
     last_query = (
         select(counts.c.group_id.label("group_id"), func.max(counts.c.event_time).label("count_time"))
-        .where(counts.c.category == COUNTED)
+        .where(counts.c.category == COUNTED, counts.c.group_id.in_(only))
         .group_by(counts.c.group_id)
     )
     if withdrawn:

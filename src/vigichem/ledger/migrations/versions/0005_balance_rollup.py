@@ -65,6 +65,25 @@ def upgrade() -> None:
         sa.Column("rows", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("group_id", "category", name="pk_ledger_balance_totals"),
     )
+    op.create_table(
+        "ledger_balance_counts",
+        sa.Column("group_id", sa.Integer, autoincrement=False, nullable=False),
+        sa.Column("event_time", sa.DateTime, nullable=False),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("qty", sa.Float, nullable=False),
+        sa.Column("after_produced", sa.Float, nullable=False),
+        sa.Column("after_received", sa.Float, nullable=False),
+        sa.Column("after_shipped", sa.Float, nullable=False),
+        sa.Column("after_sold", sa.Float, nullable=False),
+        sa.Column("after_consumed", sa.Float, nullable=False),
+        sa.Column("after_destroyed", sa.Float, nullable=False),
+        sa.PrimaryKeyConstraint("group_id", name="pk_ledger_balance_counts"),
+    )
+    op.create_table(
+        "ledger_balance_declarations",
+        sa.Column("seq", sa.BigInteger, autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("seq", name="pk_ledger_balance_declarations"),
+    )
 
 
 def downgrade() -> None:
@@ -72,6 +91,8 @@ def downgrade() -> None:
     op.drop_index("ix_ledger_balance_rows_category_group", "ledger_balance_rows")
     op.drop_index("ix_ledger_balance_rows_group_time", "ledger_balance_rows")
     for table in (
+        "ledger_balance_declarations",
+        "ledger_balance_counts",
         "ledger_balance_totals",
         "ledger_balance_rows",
         "ledger_balance_groups",
