@@ -17,10 +17,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from vigichem.detect.transit import TransitTracker
-from vigichem.ledger.balance import transit_issues, withdrawn_hash_ids
+from tests.ledger.factories import masterdata as ledger_masterdata
+from tests.ledger.test_balance_rollup import SITES as LEDGER_SITES
+from tests.ledger.test_balance_rollup import RandomLedger
+from vigichem.detect.engine import DetectionEngine
+from vigichem.detect.rules.inventory import TheftLoss
+from vigichem.detect.transit import TransitTracker, WithdrawnEvents, last_seq
+from vigichem.ledger.balance import compute_balance, transit_issues, withdrawn_hash_ids
 from vigichem.ledger.balance_sql import Filters, transit_rows
 from vigichem.ledger.extensions import with_context
+from vigichem.ledger.masterdata import MasterData
 from vigichem.ledger.service import capture
 from vigichem.ledger.store import LedgerStore
 
@@ -147,9 +153,13 @@ def _reference(engine: Engine, as_of: dt.datetime) -> list[dict[str, Any]]:
 def test_tracker_rows_equal_the_balance_on_random_ledgers(engine: Engine, seed: int) -> None:
     ledger = RandomTransit(engine, seed)
     tracker = TransitTracker(engine)
+    declarations = WithdrawnEvents()
     compared = issues = 0
     for _ in range(14):
         ledger.add_document()
+        with engine.connect() as connection:
+            withdrawn = declarations.refresh(connection, last_seq(connection))
+            assert sorted(withdrawn) == withdrawn_hash_ids(connection)
         now = (START + dt.timedelta(days=ledger.day)).replace(tzinfo=None)
         # Forward, back (a replay's document ends earlier than the previous one), and far ahead.
         for as_of in (now, now - dt.timedelta(days=9), now + dt.timedelta(days=30)):
@@ -175,3 +185,22 @@ def test_a_fresh_tracker_and_one_kept_since_the_start_agree(engine: Engine) -> N
     # An aware moment is the same UTC moment.
     aware = kept.issues(as_of.replace(tzinfo=dt.UTC), 3.0)
     assert aware == transit_issues(_reference(engine, as_of), as_of, 3.0)
+
+
+@pytest.mark.parametrize("seed", [1])
+def test_theft_rule_reads_the_lots_of_the_balance(engine: Engine, seed: int) -> None:
+    """The stock-count rule's narrower read of a site's lots equals the balance report's lots."""
+    MasterData(engine).load(ledger_masterdata())
+    (rule,) = DetectionEngine(engine, only=["theft_loss"]).rules
+    assert isinstance(rule, TheftLoss)
+    ledger = RandomLedger(engine, seed)  # invented ledgers with counts, corrections, late captures
+    checked = 0
+    for _ in range(2):
+        ledger.add(5)
+        for day in (12, 45):
+            as_of = dt.datetime(2026, 1, 1, 9, tzinfo=dt.UTC) + dt.timedelta(days=day)
+            for site in LEDGER_SITES:
+                expected = compute_balance(engine, site=site, as_of=as_of).lots
+                assert rule._site_lots(engine, site, as_of) == expected
+                checked += len(expected)
+    assert checked > 50

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, false, func, select
 
 from vigichem.ledger.balance_models import TransitIssue
 
-__all__ = ["TransitTracker"]
+__all__ = ["TransitTracker", "WithdrawnEvents", "last_seq"]
 
 Group = tuple[str, str, str]  # (destination site, epcClass, unit)
 
@@ -60,6 +60,48 @@ class _Group:
     dirty: bool = True
 
 
+class WithdrawnEvents:
+    """The hash IDs that error declarations withdrew, as :func:`vigichem.ledger.balance.withdrawn_hash_ids`
+    gives them, read by ``seq`` range: that function scans every stored event for the few declarations."""
+
+    def __init__(self) -> None:
+        self._after = -1
+        self._ids: set[str] = set()
+
+    def refresh(self, connection: Connection, upto: int) -> frozenset[str]:
+        """Read the declarations stored up to ``upto`` (seq) not read yet; return every withdrawn ID."""
+        import json
+
+        from vigichem.ledger.db import documents, events
+        from vigichem.ledger.hashid import event_hash_id, namespaces_from_context
+
+        if upto > self._after:
+            query = (
+                select(events.c.event_json, documents.c.context_json)
+                .select_from(events.join(documents, documents.c.id == events.c.document_id))
+                .where(events.c.seq > self._after, events.c.seq <= upto, events.c.error_declaration.is_(True))
+                .order_by(events.c.seq)
+            )
+            for event_json, context_json in connection.execute(query):
+                # As withdrawn_hash_ids: the eventID, and the CBV hash of the event without its declaration.
+                event = json.loads(event_json)
+                if isinstance(event.get("eventID"), str):
+                    self._ids.add(event["eventID"])
+                plain = {key: value for key, value in event.items() if key != "errorDeclaration"}
+                namespaces = namespaces_from_context(json.loads(context_json) if context_json else None)
+                self._ids.add(event_hash_id(plain, namespaces))
+            self._after = upto
+        return frozenset(self._ids)
+
+
+def last_seq(connection: Connection) -> int:
+    """The seq of the last stored event (-1 when none)."""
+    from vigichem.ledger.db import events
+
+    last = connection.execute(select(func.max(events.c.seq))).scalar()
+    return -1 if last is None else int(last)
+
+
 class TransitTracker:
     """The balance's transit rows of one ledger, refreshed from the rows stored since the last call."""
 
@@ -69,6 +111,7 @@ class TransitTracker:
         self._last_seq = -1
         self._as_of: dt.datetime | None = None
         self._withdrawn: frozenset[str] = frozenset()
+        self._declarations = WithdrawnEvents()
 
     def issues(self, as_of: dt.datetime, days: float) -> list[TransitIssue]:
         """Transit issues as of ``as_of`` (aware or naive UTC), as
@@ -80,11 +123,11 @@ class TransitTracker:
 
     def rows(self, as_of: dt.datetime) -> list[dict[str, Any]]:
         """The transit rows as of ``as_of`` (naive UTC), sorted by shipping time then shipment event."""
-        from vigichem.ledger.balance import withdrawn_hash_ids
-
         with self.engine.connect() as connection:
-            withdrawn = frozenset(withdrawn_hash_ids(connection))
-            self._read(connection)
+            # The last seq first: rows stored while these statements run are left for the next call.
+            upto = last_seq(connection)
+            withdrawn = self._declarations.refresh(connection, upto)
+            self._read(connection, upto)
         everything = withdrawn != self._withdrawn or (self._as_of is not None and as_of < self._as_of)
         self._withdrawn = withdrawn
         out: list[tuple[tuple[dt.datetime, int, int], dict[str, Any]]] = []
@@ -97,16 +140,13 @@ class TransitTracker:
         return sorted((pair for _, pair in out), key=lambda p: (p["shipped_at"], p["shipment_event"]))
 
     # ---- reading the new rows -------------------------------------------------------------------------
-    def _read(self, connection: Connection) -> None:
+    def _read(self, connection: Connection, upto: int) -> None:
         from vigichem.ledger.balance_sql import CATEGORY_RULES, QUANTITY, SITE, UNIT
         from vigichem.ledger.db import events, quantities, sources
 
         after = self._last_seq
-        # The last seq first: rows stored while these statements run are left for the next call.
-        last = connection.execute(select(func.max(events.c.seq))).scalar()
-        if last is None:
+        if upto <= after:
             return
-        upto = int(last)
         destination = (
             select(sources.c.seq.label("seq"), func.min(sources.c.id).label("destination"))
             .where(

@@ -17,7 +17,7 @@ from vigichem.detect.facts import EventFacts
 from vigichem.detect.facts import book_unit as _book_unit
 from vigichem.detect.models import Scope, SubjectType
 from vigichem.detect.rule import LedgerRule, RuleFinding
-from vigichem.detect.transit import TransitTracker
+from vigichem.detect.transit import TransitTracker, WithdrawnEvents, last_seq
 
 __all__ = ["ShipmentNotReceived", "ShipmentShort", "TheftLoss"]
 
@@ -33,6 +33,8 @@ class TheftLoss(LedgerRule):
     typology = "theft_loss"
     scope = Scope.OPERATOR
     numbers = ("tolerance_fraction", "tolerance_kg")
+
+    _declarations: tuple[Engine, WithdrawnEvents] | None = None
 
     def cooldown_days(self) -> float:
         """Every count is its own evidence; alerts are de-duplicated by fingerprint only."""
@@ -58,11 +60,8 @@ class TheftLoss(LedgerRule):
                 suspects[line.epc_class] = previous
         if not suspects:
             return []
-        from vigichem.ledger.balance import compute_balance
-
-        report = compute_balance(engine, site=facts.site, as_of=facts.event_time)
         findings = []
-        for lot in report.lots:
+        for lot in self._site_lots(engine, facts.site, facts.event_time):
             movements = lot.movements
             if lot.epc_class not in suspects or movements.counted is None:
                 continue
@@ -91,6 +90,30 @@ class TheftLoss(LedgerRule):
                 )
             )
         return findings
+
+    def _site_lots(self, engine: Engine, site: str, as_of: dt.datetime) -> list[Any]:
+        """The lots of :func:`~vigichem.ledger.balance.compute_balance` for one site as of a moment.
+
+        The same steps as the balance (withdrawn events left out, the reference aggregation, lots merged
+        through the master data), without what this rule does not read: the transit check of the whole
+        ledger and the substance figures. The withdrawn events are read incrementally (few, but finding
+        them scans the ledger).
+        """
+        from vigichem.ledger.balance import _Catalogue, lot_balances
+        from vigichem.ledger.balance_sql import Filters, lot_rows
+        from vigichem.ledger.masterdata import MasterData
+
+        if self._declarations is None or self._declarations[0] is not engine:
+            self._declarations = (engine, WithdrawnEvents())
+        catalogue = _Catalogue(MasterData(engine))  # read again at each count, as the balance does
+        moment = as_of.astimezone(dt.UTC).replace(tzinfo=None)
+        with engine.connect() as connection:
+            excluded = self._declarations[1].refresh(connection, last_seq(connection))
+            filters = Filters(
+                excluded_hash_ids=sorted(excluded), as_of=moment, site=catalogue.site_location(site)
+            )
+            rows = lot_rows(connection, filters)
+        return list(lot_balances(rows, catalogue))
 
     def _tolerance(self, expected: float) -> float:
         return max(self.params["tolerance_kg"], self.params["tolerance_fraction"] * abs(expected))
