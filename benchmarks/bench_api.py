@@ -355,11 +355,23 @@ def serve(port: int) -> None:
     from vigichem.api import create_app
     from vigichem.settings import Settings
 
-    uvicorn.run(create_app(Settings()), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # Keep-alive connections wait between the modes; uvicorn's 5 s default would close them under the client.
+    uvicorn.run(
+        create_app(Settings()),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=120,
+    )
 
 
 async def _send(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> bool:
-    response = await client.post(path, json=body)
+    """Whether the request got a 200 (a broken connection is a failed request, counted, not a crash)."""
+    try:
+        response = await client.post(path, json=body)
+    except httpx.TransportError:
+        return False
     return response.status_code == 200
 
 
