@@ -300,3 +300,44 @@ def test_sgtin_urn_and_any_digital_link_agree(
     expected = f"https://id.gs1.org/01/{gtin}/21/{serial}"
     assert to_canonical_digital_link(urn) == expected
     assert to_canonical_digital_link(link) == expected
+
+
+def test_memoised_values_hash_as_each_event_alone() -> None:
+    """Canonical values are memoised per document; every event must hash as it does on its own.
+
+    Invented events: the same party, transaction, class and vocabulary values recur (memo hits), written
+    in different forms, and one event rebinds a prefix in its own ``@context`` (its values must not come
+    from the document's memo).
+    """
+    context = [{"ex": "https://example.org/a/"}]
+    base: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventTime": "2024-03-01T10:00:00.000+01:00",
+        "eventTimeZoneOffset": "+01:00",
+        "action": "OBSERVE",
+        "quantityList": [{"epcClass": "ex:lot1", "quantity": 2, "uom": "KGM"}],
+        "sourceList": [{"type": "owning_party", "source": "ex:party1"}],
+        "destinationList": [{"type": "owning_party", "destination": "ex:party2"}],
+        "bizTransactionList": [{"type": "po", "bizTransaction": "ex:po1"}],
+        "ex:note": "ex:value",
+    }
+    variants = [
+        {**base, "bizStep": "shipping"},
+        {**base, "bizStep": "urn:epcglobal:cbv:bizstep:shipping", "disposition": "in_transit"},
+        {**base, "bizStep": "https://ref.gs1.org/cbv/BizStep-shipping", "action": " OBSERVE "},
+        {**base, "@context": [{"ex": "https://example.org/b/"}], "bizStep": "shipping"},
+        {**base, "sourceList": [{"type": "owning_party", "source": "ex:party1", "ex:extra": "x"}]},
+        {
+            **base,
+            "sourceList": [{"source": "ex:party1", "type": "owning_party"}],
+            "eventTimeZoneOffset": ["+01:00"],
+            "bizStep": "shipping",
+        },
+    ]
+    document = {"@context": context, "epcisBody": {"eventList": variants}}
+    together = event_hash_ids(document)
+    alone = [event_hash_id(event, namespaces_from_context(context)) for event in variants]
+    assert together == alone
+    assert together[0] == together[2]  # the same event written differently
+    assert together[3] != together[0]  # ex: means something else in that event
+    assert together[4] != together[0] and together[5] == together[0]

@@ -149,6 +149,19 @@ _HANDLED_TOP = frozenset(
 )
 
 _NOT_IN_REMAINDER = _HANDLED_TOP | _EXCLUDED_FROM_HASH
+# Fixed-order fields that most events lack; the common ones are eventTime, eventTimeZoneOffset, epcList,
+# quantityList, action, bizStep, disposition, readPoint, bizLocation.
+_RARE_TOP = frozenset(
+    [
+        "certificationInfo",
+        "parentID",
+        "inputEPCList",
+        "childEPCs",
+        "outputEPCList",
+        "outputQuantityList",
+        "transformationID",
+    ]
+)
 
 _MEMO_LIMIT = 100_000  # canonical values memoised per namespace map; bounded so memory stays flat
 
@@ -362,6 +375,40 @@ def _remainder(obj: Mapping[str, Any], namespaces: _NamespaceMap, exclude: froze
 def _pair_list(name: str, value: Any, namespaces: _NamespaceMap) -> list[str]:
     """bizTransactionList / sourceList / destinationList: sorted ``type=…<value-name>=…`` pairs."""
     value_key = _PAIR_LISTS[name]
+    key = _simple_pairs_key(name, value_key, value)
+    if key is not None:
+        # The common shape (each item exactly {type, value}, both text) is memoised per document: the
+        # same parties and transaction types recur from event to event.
+        memo = namespaces.pair_memo
+        cached = memo.get(key)
+        if cached is None:
+            computed = _pair_list_of(name, value_key, value, namespaces)
+            cached = computed[0] if computed else ""
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[key] = cached
+        return [cached] if cached else []
+    return _pair_list_of(name, value_key, value, namespaces)
+
+
+def _simple_pairs_key(name: str, value_key: str, value: Any) -> tuple[str, ...] | None:
+    """``(name, type, value, type, value, ...)`` when every item is exactly ``{type, value}`` as text."""
+    if type(value) is not list:
+        return None
+    key = [name]
+    for item in value:
+        if type(item) is not dict or len(item) != 2:
+            return None
+        kind = item.get("type")
+        ident = item.get(value_key)
+        if type(kind) is not str or type(ident) is not str:
+            return None
+        key.append(kind)
+        key.append(ident)
+    return tuple(key)
+
+
+def _pair_list_of(name: str, value_key: str, value: Any, namespaces: _NamespaceMap) -> list[str]:
     pairs: list[str] = []
     for item in _as_list(value):
         if not isinstance(item, dict):
@@ -478,26 +525,47 @@ def prehash_string(
     get = event.get
     if "eventTime" in event:
         out.append(_scalars("eventTime", get("eventTime"), _canonical_timestamp))
-    for name in ("eventTimeZoneOffset", "certificationInfo", "parentID"):
-        if name in event:
-            out.append(_scalars(name, get(name), canon, namespaces))
-    for name in _EPC_LISTS:
-        if name in event:
-            out.append(_epc_list(name, get(name), namespaces))
+    # The frequent single-text fields are written inline (no _scalars call); lists take the general path.
+    if type(value := get("eventTimeZoneOffset")) is str:
+        if text := canon(value, namespaces):
+            out.append("eventTimeZoneOffset=" + text)
+    elif "eventTimeZoneOffset" in event:
+        out.append(_scalars("eventTimeZoneOffset", value, canon, namespaces))
+    rare = not _RARE_TOP.isdisjoint(event)  # one set operation skips the fields most events lack
+    if rare:
+        for name in ("certificationInfo", "parentID"):
+            if name in event:
+                out.append(_scalars(name, get(name), canon, namespaces))
+        for name in _EPC_LISTS:
+            if name in event:
+                out.append(_epc_list(name, get(name), namespaces))
+    elif "epcList" in event:
+        out.append(_epc_list("epcList", get("epcList"), namespaces))
     for name in _QUANTITY_LISTS:
         if name in event:
             out.append(_quantity_list(name, get(name), namespaces))
-    if "outputEPCList" in event:
-        out.append(_epc_list("outputEPCList", get("outputEPCList"), namespaces))
-    if "outputQuantityList" in event:
-        out.append(_quantity_list("outputQuantityList", get("outputQuantityList"), namespaces))
-    for name in ("action", "transformationID"):
-        if name in event:
-            out.append(_scalars(name, get(name), canon, namespaces))
-    if "bizStep" in event:
-        out.append(_scalars("bizStep", get("bizStep"), _vocabulary_value, _BIZ_STEP, namespaces))
-    if "disposition" in event:
-        out.append(_scalars("disposition", get("disposition"), _vocabulary_value, _DISPOSITION, namespaces))
+    if rare:
+        if "outputEPCList" in event:
+            out.append(_epc_list("outputEPCList", get("outputEPCList"), namespaces))
+        if "outputQuantityList" in event:
+            out.append(_quantity_list("outputQuantityList", get("outputQuantityList"), namespaces))
+    if type(value := get("action")) is str:
+        if text := canon(value, namespaces):
+            out.append("action=" + text)
+    elif "action" in event:
+        out.append(_scalars("action", value, canon, namespaces))
+    if rare and "transformationID" in event:
+        out.append(_scalars("transformationID", get("transformationID"), canon, namespaces))
+    if type(value := get("bizStep")) is str:
+        if text := _vocabulary_value(value, _BIZ_STEP, namespaces):
+            out.append("bizStep=" + text)
+    elif "bizStep" in event:
+        out.append(_scalars("bizStep", value, _vocabulary_value, _BIZ_STEP, namespaces))
+    if type(value := get("disposition")) is str:
+        if text := _vocabulary_value(value, _DISPOSITION, namespaces):
+            out.append("disposition=" + text)
+    elif "disposition" in event:
+        out.append(_scalars("disposition", value, _vocabulary_value, _DISPOSITION, namespaces))
     if isinstance(persistent := get("persistentDisposition"), dict):
         body = "".join(
             _scalars(part, persistent.get(part, []), _vocabulary_value, _DISPOSITION, namespaces)
@@ -529,12 +597,13 @@ class _NamespaceMap(dict[str, str]):
     events of a document is canonicalised once.
     """
 
-    __slots__ = ("memo", "vocab_memo")
+    __slots__ = ("memo", "pair_memo", "vocab_memo")
 
     def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
         super().__init__(mapping or {})
         self.memo: dict[str, str] = {}
         self.vocab_memo: dict[tuple[str, str], str] = {}
+        self.pair_memo: dict[tuple[str, ...], str] = {}
 
 
 def _namespace_map(context: Any) -> _NamespaceMap:
