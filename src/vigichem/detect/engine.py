@@ -112,6 +112,8 @@ class DetectionEngine:
         self.report_from: dt.datetime | None = None  # findings that fired earlier only warm the state up
         # The transit rows of the ledger, kept between scans: each scan reads only the rows stored since.
         self._transit = TransitTracker(engine) if engine is not None else None
+        # The rules that can find something in each kind of event (Rule.event_kinds), in pack order.
+        self._rules_by_kind: dict[str, list[Rule]] = {}
 
     # ---- one event ------------------------------------------------------------------------------------
     def process(self, hash_id: str, event: Any, context: Any = None) -> list[Alert]:
@@ -129,7 +131,12 @@ class DetectionEngine:
             )
             return []
         new: list[Alert] = []
-        for rule in self.rules:
+        rules = self._rules_by_kind.get(facts.kind)
+        if rules is None:
+            rules = self._rules_by_kind[facts.kind] = [
+                r for r in self.rules if r.event_kinds is None or facts.kind in r.event_kinds
+            ]
+        for rule in rules:
             try:
                 findings = rule.check(facts, self.state)
                 if isinstance(rule, LedgerRule) and self.engine is not None:
@@ -141,7 +148,8 @@ class DetectionEngine:
                 )
                 self.report.skipped.append(SkippedEvent(hash_id, message, rule.name))
                 continue
-            new.extend(self._accept(rule, findings))
+            if findings:
+                new.extend(self._accept(rule, findings))
         self.state.observe(facts)
         return new
 

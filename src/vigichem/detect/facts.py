@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -76,14 +76,22 @@ class EventFacts:
     lines: tuple[Line, ...]
     destination: str | None = None
     book: tuple[tuple[str, str, float], ...] = ()  # (epcClass, unit, signed quantity) moved at ``site``
+    # regulated_kg() once computed: the state and five rules ask for it per sale.
+    _regulated: dict[str, float] | None = field(default=None, compare=False, repr=False)
 
     def regulated_kg(self) -> dict[str, float]:
-        """kg per regulated substance key over all lines (substances whose mass is unknown are left out)."""
+        """kg per regulated substance key over all lines (substances whose mass is unknown are left out).
+
+        The dict is computed once and shared: callers read it and never change it.
+        """
+        if self._regulated is not None:
+            return self._regulated
         totals: dict[str, float] = {}
         for line in self.lines:
             for substance in line.substances:
                 if substance.regulated and substance.kg is not None:
                     totals[substance.key] = totals.get(substance.key, 0.0) + substance.kg
+        object.__setattr__(self, "_regulated", totals)  # a cache, not a change of the facts
         return totals
 
     def substance_names(self) -> dict[str, str]:

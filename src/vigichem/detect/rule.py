@@ -51,6 +51,9 @@ class Rule:
     numbers: ClassVar[tuple[str, ...]] = ()  # numeric parameters the rule needs
     name_lists: ClassVar[tuple[str, ...]] = ()  # parameters that are lists of names
     explanation: ClassVar[str] = ""
+    # The kinds of events (EventFacts.kind) that check() and on_event() can find something in; None: any.
+    # The engine calls a rule only for those: most rules judge sales, and most events are not sales.
+    event_kinds: ClassVar[frozenset[str] | None] = None
 
     def __init__(
         self, config: RuleConfig, basis: str, jurisdiction: str, bases: dict[str, str] | None = None

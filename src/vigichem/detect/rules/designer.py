@@ -39,6 +39,7 @@ class DesignerPrecursor(Rule):
     name = "designer_precursor"
     typology = "designer_precursor"
     scope = Scope.AUTHORITY
+    event_kinds = frozenset({"sale"})
 
     def cooldown_days(self) -> float:
         """One alert per subject and substance a year: the later sales are the same pattern."""

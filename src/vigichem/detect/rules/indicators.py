@@ -34,6 +34,7 @@ class SaleIndicator(Rule):
     name = "sale_indicator"
     typology = "sale_indicator"
     scope = Scope.OPERATOR
+    event_kinds = frozenset({"sale"})
     numbers = ("cash_level_kg", "delivery_window_days", "delivery_min_parties")
     name_lists = ("company_types",)
 

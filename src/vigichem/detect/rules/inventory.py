@@ -32,6 +32,7 @@ class TheftLoss(LedgerRule):
     name = "theft_loss"
     typology = "theft_loss"
     scope = Scope.OPERATOR
+    event_kinds = frozenset({"count"})
     numbers = ("tolerance_fraction", "tolerance_kg")
 
     _declarations: tuple[Engine, WithdrawnEvents] | None = None
@@ -134,6 +135,7 @@ def _transit_issues(engine: Engine, as_of: dt.datetime, days: float) -> list[Any
 
 class _TransitRule(LedgerRule):
     kind = ""
+    event_kinds = frozenset[str]()  # judged by scan() only
 
     def cooldown_days(self) -> float:
         return 0.0

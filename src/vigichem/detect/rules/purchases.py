@@ -44,6 +44,7 @@ class SplitPurchase(Rule):
     name = "split_purchase"
     typology = "split_purchase"
     scope = Scope.OPERATOR
+    event_kinds = frozenset({"sale"})
     numbers: ClassVar[tuple[str, ...]] = ("window_days", "min_purchases", "max_single_kg", "min_total_kg")
     multi_seller = False
 
@@ -111,6 +112,7 @@ class UnusualCombination(Rule):
     name = "unusual_combination"
     typology = "unusual_combination"
     scope = Scope.AUTHORITY
+    event_kinds = frozenset({"sale"})
     numbers = ("window_days", "min_substances")
     name_lists = ("customer_types",)
 

@@ -23,6 +23,7 @@ class QuantitySpike(Rule):
     name = "quantity_spike"
     typology = "quantity_spike"
     scope = Scope.OPERATOR
+    event_kinds = frozenset({"sale"})
     numbers = ("min_history", "own_ratio", "type_min_history", "type_ratio", "private_max_items")
 
     def cooldown_days(self) -> float:
