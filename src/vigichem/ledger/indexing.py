@@ -19,6 +19,9 @@ from vigichem.ledger.units import to_base
 
 __all__ = ["IndexedEvent", "cbv_word", "index_event", "parse_event_time"]
 
+# One encoder for every event: json.dumps with options builds a new JSONEncoder on each call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 _CBV_PREFIXES = {
     "bizStep": ("urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"),
     "disposition": ("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-"),
@@ -122,7 +125,7 @@ def index_event(event: dict[str, Any], hash_id: str, context: Any, pointer: str)
     }
     indexed = IndexedEvent(
         hash_id=hash_id,
-        event_json=json.dumps(event, ensure_ascii=False, separators=(",", ":")),
+        event_json=_encode(event),
         columns=columns,
     )
     for list_name, role in _QUANTITY_LISTS:

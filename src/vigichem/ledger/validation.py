@@ -253,25 +253,36 @@ def _declared_prefixes(context: Any) -> set[str]:
     return declared
 
 
-def _undeclared_prefixes(value: Any, path: str, declared: set[str]) -> Iterator[tuple[str, str]]:
+def _undeclared_prefixes(value: Any, path: str, declared: set[str]) -> list[tuple[str, str]]:
     """Field names ``prefix:name`` anywhere below ``value`` whose prefix no @context declares."""
-    # Paths are built only for an error or a container to descend into: this runs for every event.
-    # dict and list first: the abstract Mapping check is slow and JSON gives plain dicts.
+    found: list[tuple[str, str]] = []
+    _collect_undeclared(value, (), path, declared, found)
+    return found
+
+
+def _collect_undeclared(
+    value: Any, trail: tuple[str | int, ...], base: str, declared: set[str], found: list[tuple[str, str]]
+) -> None:
+    # This runs over every event: a plain recursive function (no generators), and a pointer is built only
+    # for an error; ``trail`` holds the path tokens below ``base`` until then. dict and list are tested
+    # first: the abstract Mapping check is slow and JSON gives plain dicts.
     if isinstance(value, dict) or (not isinstance(value, list) and isinstance(value, Mapping)):
         for key, child in value.items():
             if ":" in key and key != "@context" and not key.startswith(_URI_SCHEMES_NOT_PREFIXES):
                 prefix = key.split(":", 1)[0]
                 if prefix not in declared:
-                    yield (
-                        f"{path}/{json_pointer([key])[1:]}",
-                        f"namespace prefix {prefix!r} of field {key!r} is not declared in @context",
+                    found.append(
+                        (
+                            base + json_pointer((*trail, key)),
+                            f"namespace prefix {prefix!r} of field {key!r} is not declared in @context",
+                        )
                     )
-            if isinstance(child, dict | list) and key not in _NO_EXTENSIONS_BELOW:
-                yield from _undeclared_prefixes(child, f"{path}/{json_pointer([key])[1:]}", declared)
+            if isinstance(child, (dict, list)) and key not in _NO_EXTENSIONS_BELOW:
+                _collect_undeclared(child, (*trail, key), base, declared, found)
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            if isinstance(child, dict | list):
-                yield from _undeclared_prefixes(child, f"{path}/{index}", declared)
+            if isinstance(child, (dict, list)):
+                _collect_undeclared(child, (*trail, index), base, declared, found)
 
 
 def _quantity_errors(event: Mapping[str, Any], base: str) -> Iterator[tuple[str, str]]:
