@@ -20,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -39,6 +41,8 @@ __all__ = ["Decider", "Decision", "Outcome", "ProposedSale", "Reason", "decide",
 Outcome = Literal["allow", "allow_and_report", "licence_required", "refuse"]
 _RANK: dict[str, int] = {"allow": 0, "allow_and_report": 1, "licence_required": 2, "refuse": 3}
 ANNEX_I = "eu-2019-1148-annex-i"
+SCREENED_SIZE = 512
+"""Screenings of compositions a decider keeps (the oldest go first)."""
 STRICT_LISTS = {
     "eu-dp-1": "Regulation (EC) No 273/2004, Art. 3(2) and 3(6)",
     "cwc-1": "CWC Verification Annex, Part VI",
@@ -164,6 +168,8 @@ class Decider:
         self.engine = engine
         self.catalogue = Catalogue(engine)
         self._rules: dict[str, list[Rule]] = {}
+        self._screened: OrderedDict[tuple[object, ...], Any] = OrderedDict()  # oldest first
+        self._lock = threading.Lock()  # one decider serves the API's threadpool
 
     def rules(self, jurisdiction: str) -> list[Rule]:
         """The per-event rules of a jurisdiction (ledger-wide rules do not judge a single proposed sale)."""
@@ -182,13 +188,7 @@ class Decider:
         """Decide on one proposed sale (see the module docstring)."""
         moment = (sale.time or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         components = self._components(sale)
-        from vigichem.chem import Component, screen
-
-        result = screen(
-            [Component(query=q, concentration=c) for q, c in components],
-            jurisdiction=sale.jurisdiction,
-            as_of=moment.date(),
-        )
+        result = self._screen(components, sale.jurisdiction, moment.date())
         reasons: list[Reason] = []
         findings = [f.model_dump() for f in result.findings]
         concentration = dict(components)
@@ -214,6 +214,31 @@ class Decider:
         return Decision(outcome, reasons, findings)
 
     # ---- the law ---------------------------------------------------------------------------------------
+    def _screen(self, components: list[tuple[str, float | None]], jurisdiction: str, as_of: dt.date) -> Any:
+        """Screen the composition; the same product on the same day is screened once (results are immutable).
+
+        :func:`vigichem.chem.screen` caches text queries but not lists of components, and a till sells the
+        same few products all day.
+        """
+        from vigichem.chem import Component, screen
+        from vigichem.settings import get_settings
+
+        key = (tuple(components), jurisdiction, as_of, get_settings().watch_similarity)
+        with self._lock:
+            cached = self._screened.get(key)
+        if cached is not None:
+            return cached
+        result = screen(
+            [Component(query=q, concentration=c) for q, c in components],
+            jurisdiction=jurisdiction,
+            as_of=as_of,
+        )
+        with self._lock:
+            self._screened[key] = result
+            while len(self._screened) > SCREENED_SIZE:
+                self._screened.popitem(last=False)
+        return result
+
     def _components(self, sale: ProposedSale) -> list[tuple[str, float | None]]:
         if sale.composition is not None:
             from vigichem.chem import parse_mixture
