@@ -165,3 +165,25 @@ def test_parallel_verification_agrees(node: Node, filled: list[str]) -> None:
     report = verify(node.store, node.identity.public_key, workers=2)
     assert report.discrepancy is not None
     assert (report.discrepancy.kind, report.discrepancy.seq) == (DiscrepancyKind.MODIFIED, 8)
+
+
+def test_gc_paused_restores_the_collector_as_it_found_it() -> None:
+    """Preparation and rehashing pause the cyclic collector; it must come back on, even after an error."""
+    import gc
+
+    from vigichem.ledger.verification import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # someone else turned it off: left off
+    finally:
+        gc.enable()

@@ -23,7 +23,7 @@ from vigichem.ledger.hashid import document_events, event_hash_id, event_hash_id
 from vigichem.ledger.indexing import index_event
 from vigichem.ledger.models import CaptureResult, Checkpoint, ConsistencyProof, InclusionProof, VerifyReport
 from vigichem.ledger.store import CheckpointSigner, DocumentMeta, LedgerStore
-from vigichem.ledger.verification import verify_store
+from vigichem.ledger.verification import gc_paused, verify_store
 from vigichem.settings import get_settings
 
 __all__ = [
@@ -69,6 +69,13 @@ def prepare(
     raw_or_doc: bytes | str | dict[str, Any], max_bytes: int | None = None
 ) -> tuple[list[Any], DocumentMeta]:
     """Parse, validate, hash and index a document without storing it (everything before the append)."""
+    with gc_paused():  # allocation-heavy and cycle-free: see gc_paused
+        return _prepare(raw_or_doc, max_bytes)
+
+
+def _prepare(
+    raw_or_doc: bytes | str | dict[str, Any], max_bytes: int | None
+) -> tuple[list[Any], DocumentMeta]:
     from vigichem.ledger.validation import parse_document, validate_document
 
     limit = max_bytes if max_bytes is not None else get_settings().max_document_bytes
