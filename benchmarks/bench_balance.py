@@ -54,12 +54,13 @@ from sqlalchemy import Engine, create_engine, insert, select, text
 
 from vigichem.ledger.balance import _Catalogue as Catalogue
 from vigichem.ledger.balance import compute_balance, lot_balances, withdrawn_hash_ids
+from vigichem.ledger.balance_rollup import rollup_lot_rows
 from vigichem.ledger.balance_sql import Filters, lot_rows
 from vigichem.ledger.db import create_engine_from_url, documents, events, migrate, quantities, sources
 from vigichem.ledger.gs1 import digital_link_class, gs1_check_digit
 from vigichem.ledger.masterdata import MasterData
 from vigichem.ledger.masterdata_models import Organisation, Product, Site
-from vigichem.ledger.rollup import refresh_rollup, rollup_lot_rows
+from vigichem.ledger.rollup import refresh_rollup
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SITES = 40

@@ -26,11 +26,12 @@ from tests.ledger.factories import (
     masterdata,
 )
 from vigichem.ledger.balance import compute_balance, withdrawn_hash_ids
+from vigichem.ledger.balance_rollup import rollup_lot_rows
 from vigichem.ledger.balance_sql import Filters, lot_rows
 from vigichem.ledger.balance_tables import balance_rows, balance_state, balance_totals
 from vigichem.ledger.extensions import with_context
 from vigichem.ledger.masterdata import MasterData
-from vigichem.ledger.rollup import refresh_rollup, rollup_lot_rows
+from vigichem.ledger.rollup import refresh_rollup
 from vigichem.ledger.service import capture
 from vigichem.ledger.store import LedgerStore
 

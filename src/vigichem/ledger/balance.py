@@ -34,12 +34,13 @@ from vigichem.ledger.balance_models import (
     SubstanceBalance,
     TransitIssue,
 )
+from vigichem.ledger.balance_rollup import declarations, rollup_covers, rollup_lot_rows
 from vigichem.ledger.balance_sql import Filters, declared_errors, lot_rows, transit_rows
 from vigichem.ledger.db import events, is_postgresql
 from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata import MasterData
 from vigichem.ledger.masterdata_models import RegisteredProduct
-from vigichem.ledger.rollup import declarations, refresh_rollup, rollup_covers, rollup_lot_rows
+from vigichem.ledger.rollup import refresh_rollup
 
 DEFAULT_TRANSIT_DAYS = 14.0
 MISMATCH_TOLERANCE = 1e-6
@@ -270,9 +271,9 @@ def compute_balance(
     now); ``sites``: location URIs the report is confined to (the API passes the caller's sites): lots and
     CWC aggregates at other sites are left out, and transit issues unless they leave from or go to one.
 
-    The lot figures come from the incremental roll-up (:mod:`vigichem.ledger.rollup`, refreshed here first)
-    when no stored event is later than ``as_of``; else, or with ``rollup=False``, from the full aggregation
-    (:func:`vigichem.ledger.balance_sql.lot_rows`, the reference the roll-up is tested against).
+    The lot figures come from the incremental roll-up (:mod:`vigichem.ledger.balance_rollup`, refreshed
+    here first) when no stored event is later than ``as_of``; else, or with ``rollup=False``, from the full
+    aggregation (:func:`vigichem.ledger.balance_sql.lot_rows`, the reference the roll-up is tested against).
     """
     if transit_days < 0:
         raise InvalidInput(f"transit days must be zero or more, got {transit_days}")
