@@ -49,6 +49,7 @@ __all__ = [
     "list_tokens",
     "list_users",
     "open_session",
+    "organisation_country",
     "principal_cache",
     "revoke_token",
     "session_principal",
@@ -206,6 +207,15 @@ def _select_users(connection: Connection, condition: ColumnElement[bool]) -> lis
         t.users.outerjoin(organisations, organisations.c.id == t.users.c.organisation_id)
     )
     return [_user(row) for row in connection.execute(query.where(condition).order_by(t.users.c.id))]
+
+
+def organisation_country(engine: Engine, organisation: str | None) -> str | None:
+    """The country of a master-data organisation (None for no organisation or an unknown one)."""
+    if organisation is None:
+        return None
+    with engine.connect() as connection:
+        country = connection.scalar(select(organisations.c.country).where(organisations.c.id == organisation))
+    return None if country is None else str(country)
 
 
 def _check_password(password: str) -> None:

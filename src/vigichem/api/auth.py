@@ -13,17 +13,21 @@ other request meanwhile): a principal found in the accounts' short-lived in-proc
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
 
 from vigichem.accounts import (
     Permission,
     Principal,
+    User,
     cached_principal,
     check_csrf,
+    open_session,
     policy,
     session_principal,
     token_principal,
@@ -31,6 +35,7 @@ from vigichem.accounts import (
 from vigichem.api.app import get_node
 from vigichem.errors import AuthenticationRequired, PermissionDenied
 from vigichem.ledger.node import Node
+from vigichem.settings import Settings
 
 __all__ = [
     "CSRF_FIELD",
@@ -40,6 +45,7 @@ __all__ = [
     "current_principal",
     "optional_principal",
     "requires",
+    "start_session",
 ]
 
 SESSION_COOKIE = "vigichem_session"
@@ -112,3 +118,19 @@ def requires(permission: Permission) -> Callable[[Principal], Awaitable[Principa
 
     dependency.required_permission = permission  # type: ignore[attr-defined]  # read by the route table
     return dependency
+
+
+def start_session(engine: Engine, user: User, settings: Settings, response: Response) -> Principal:
+    """Open a session for ``user`` and set its cookie on ``response`` (HttpOnly, SameSite=Lax, Secure when
+    ``settings.secure_cookies``): the one way the API and the web pages log someone in."""
+    key = open_session(engine, user, dt.timedelta(hours=settings.session_hours))
+    response.set_cookie(
+        SESSION_COOKIE,
+        key,
+        max_age=int(settings.session_hours * 3600),
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    return session_principal(engine, key)

@@ -24,12 +24,10 @@ from vigichem.accounts import (
     get_user,
     issue_token,
     list_tokens,
-    open_session,
     policy,
     revoke_token,
-    session_principal,
 )
-from vigichem.api.auth import SESSION_COOKIE, PrincipalDep, requires
+from vigichem.api.auth import SESSION_COOKIE, PrincipalDep, requires, start_session
 from vigichem.api.common import IdPath, NodeDep, error_responses, settings_of
 from vigichem.api.pagination import PageDep, page_of
 from vigichem.errors import InvalidInput, NotFound
@@ -71,18 +69,8 @@ def login(body: Login, request: Request, response: Response, node: NodeDep) -> d
     """Check the password, open a session and set its cookie; the answer holds the CSRF token to send back."""
     settings = settings_of(request)
     user = authenticate(node.engine, body.username, body.password)
-    key = open_session(node.engine, user, dt.timedelta(hours=settings.session_hours))
-    principal = session_principal(node.engine, key)
+    principal = start_session(node.engine, user, settings, response)
     assert principal.session_id is not None
-    response.set_cookie(
-        SESSION_COOKIE,
-        key,
-        max_age=int(settings.session_hours * 3600),
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        path="/",
-    )
     return {"user": user.to_dict(), "csrfToken": csrf_token(settings.secret_key, principal.session_id)}
 
 

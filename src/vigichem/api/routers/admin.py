@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from vigichem.accounts import (
     Permission,
@@ -21,13 +20,13 @@ from vigichem.accounts import (
     create_user,
     get_user,
     list_users,
+    organisation_country,
     policy,
 )
 from vigichem.api.auth import requires
 from vigichem.api.common import IdPath, NodeDep, error_responses
 from vigichem.api.pagination import PageDep, page_of
 from vigichem.errors import NotFound, PermissionDenied
-from vigichem.ledger.inventory_tables import organisations
 
 __all__ = ["router"]
 
@@ -60,14 +59,6 @@ class UserChange(BaseModel):
     language: str | None = Field(default=None, max_length=8)
 
 
-def _country_of(node: NodeDep, organisation: str | None) -> str | None:
-    if organisation is None:
-        return None
-    with node.engine.connect() as connection:
-        country = connection.scalar(select(organisations.c.country).where(organisations.c.id == organisation))
-    return None if country is None else str(country)
-
-
 @router.get("/users", summary="Accounts the caller manages", responses=error_responses(403))
 def users(node: NodeDep, principal: ManagerDep, page: PageDep) -> dict[str, Any]:
     """The accounts :func:`~vigichem.accounts.policy.may_manage` lets the caller manage, oldest first."""
@@ -82,7 +73,7 @@ def users(node: NodeDep, principal: ManagerDep, page: PageDep) -> dict[str, Any]
 )
 def create(body: NewUser, node: NodeDep, principal: ManagerDep) -> dict[str, Any]:
     """Create an account of ``role`` in ``organisation`` (authority administrators: own country)."""
-    if not policy.may_manage(principal, body.role, _country_of(node, body.organisation)):
+    if not policy.may_manage(principal, body.role, organisation_country(node.engine, body.organisation)):
         raise PermissionDenied(
             f"you may not create a {body.role} account in organisation {body.organisation!r}",
             details={"role": str(body.role), "organisation": body.organisation},

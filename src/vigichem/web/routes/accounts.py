@@ -34,6 +34,7 @@ from vigichem.accounts import (
     issue_token,
     list_tokens,
     list_users,
+    organisation_country,
     policy,
     revoke_token,
 )
@@ -60,14 +61,6 @@ def _organisations(node: NodeDep, principal: Principal) -> list[dict[str, Any]]:
     )
     with node.engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(query)]
-
-
-def _country_of(node: NodeDep, organisation: str | None) -> str | None:
-    if organisation is None:
-        return None
-    with node.engine.connect() as connection:
-        country = connection.scalar(select(organisations.c.country).where(organisations.c.id == organisation))
-    return None if country is None else str(country)
 
 
 def _managed(node: NodeDep, principal: Principal) -> list[User]:
@@ -148,7 +141,7 @@ def create_account(
         except ValueError:
             raise InvalidInput(f"role {role!r} is not one of {', '.join(Role)}") from None
         org = organisation.strip() or None
-        if not policy.may_manage(principal, the_role, _country_of(node, org)):
+        if not policy.may_manage(principal, the_role, organisation_country(node.engine, org)):
             raise PermissionDenied(
                 f"you may not create a {the_role} account in organisation {org!r}",
                 details={"role": str(the_role), "organisation": org},

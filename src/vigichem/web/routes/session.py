@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,10 +13,9 @@ from vigichem.accounts import (
     authenticate,
     change_user,
     close_session,
-    open_session,
     session_principal,
 )
-from vigichem.api.auth import SESSION_COOKIE, optional_principal
+from vigichem.api.auth import SESSION_COOKIE, optional_principal, start_session
 from vigichem.errors import AuthenticationRequired, InvalidInput
 from vigichem.web.i18n import LANGUAGES
 from vigichem.web.routes.common import NodeDep, settings_of
@@ -86,20 +84,9 @@ def login(
         user = authenticate(node.engine, username, password)
     except AuthenticationRequired:
         return _login_form(request, next_url=safe_next(next), error="login.failed", status_code=401)
-    settings = settings_of(request)
-    key = open_session(node.engine, user, ttl=timedelta(hours=settings.session_hours))
-    principal = session_principal(node.engine, key)
-    target = safe_next(next, _home(principal))
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        key,
-        max_age=int(settings.session_hours * 3600),
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-        path="/",
-    )
+    response = RedirectResponse("/ui/", status_code=303)
+    principal = start_session(node.engine, user, settings_of(request), response)
+    response.headers["location"] = safe_next(next, _home(principal))
     response.set_cookie(LANG_COOKIE, user.language, max_age=_YEAR, samesite="lax", path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/ui/login")
     return response
