@@ -1,31 +1,23 @@
-"""Helpers shared by the page routers: the node, the settings, dates from forms, the visible sites."""
+"""Helpers shared by the page routers: dates from forms and the visible sites.
+
+The node dependency, the settings and the bounded id path parameter are the API's own
+(:mod:`vigichem.api.common`), re-exported so that pages and routes take them the same way.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Path, Request
 from sqlalchemy import select
 
 from vigichem.accounts import Principal, policy
-from vigichem.api.app import get_node
+from vigichem.api.common import IdPath, NodeDep, settings_of
 from vigichem.errors import InvalidInput
 from vigichem.ledger.inventory_tables import organisations, sites
 from vigichem.ledger.node import Node
-from vigichem.settings import Settings
 
 __all__ = ["IdPath", "NodeDep", "parse_date", "settings_of", "visible_sites"]
-
-NodeDep = Annotated[Node, Depends(get_node)]
-IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
-"""A numeric id in a path, bounded so that no database integer overflows."""
-
-
-def settings_of(request: Request) -> Settings:
-    """The app's settings."""
-    settings: Settings = request.app.state.node_holder.settings
-    return settings
 
 
 def parse_date(value: str | None, what: str) -> dt.date | None:
