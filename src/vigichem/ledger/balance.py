@@ -34,8 +34,9 @@ from vigichem.ledger.balance_models import (
     SubstanceBalance,
     TransitIssue,
 )
-from vigichem.ledger.balance_rollup import declarations, rollup_covers, rollup_lot_rows
+from vigichem.ledger.balance_rollup import declarations, rollup_covers, rollup_lot_rows, withdrawn_seqs
 from vigichem.ledger.balance_sql import Filters, declared_errors, lot_rows, transit_rows
+from vigichem.ledger.balance_transit import rollup_transit_rows
 from vigichem.ledger.db import events, is_postgresql
 from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata import MasterData
@@ -271,9 +272,11 @@ def compute_balance(
     now); ``sites``: location URIs the report is confined to (the API passes the caller's sites): lots and
     CWC aggregates at other sites are left out, and transit issues unless they leave from or go to one.
 
-    The lot figures come from the incremental roll-up (:mod:`vigichem.ledger.balance_rollup`, refreshed
-    here first) when no stored event is later than ``as_of``; else, or with ``rollup=False``, from the full
-    aggregation (:func:`vigichem.ledger.balance_sql.lot_rows`, the reference the roll-up is tested against).
+    The lot figures and the transit check come from the incremental roll-up
+    (:mod:`vigichem.ledger.balance_rollup`, :mod:`vigichem.ledger.balance_transit`, refreshed here first)
+    when no stored event is later than ``as_of``; else, or with ``rollup=False``, from the full
+    aggregation (:func:`vigichem.ledger.balance_sql.lot_rows` and
+    :func:`~vigichem.ledger.balance_sql.transit_rows`, the reference the roll-up is tested against).
     """
     if transit_days < 0:
         raise InvalidInput(f"transit days must be zero or more, got {transit_days}")
@@ -293,8 +296,13 @@ def compute_balance(
         excluded = withdrawn_hash_ids(connection, declarations(connection) if use_rollup else None)
         withdrawn_count = _stored_count(connection, excluded)
         filters = Filters(excluded_hash_ids=excluded, as_of=moment, site=location)
-        rows = rollup_lot_rows(connection, filters) if use_rollup else lot_rows(connection, filters)
-        transit = transit_rows(connection, filters)
+        if use_rollup:
+            rows = rollup_lot_rows(connection, filters)
+            # Only the rows that can be an issue (the pairs with equal quantities are left out).
+            transit = rollup_transit_rows(connection, filters, withdrawn_seqs(connection, excluded))
+        else:
+            rows = lot_rows(connection, filters)
+            transit = transit_rows(connection, filters)
         cwc: list[CwcAggregate] = []
         cwc_notes: list[str] = []
         if year is not None:

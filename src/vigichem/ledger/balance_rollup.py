@@ -34,7 +34,7 @@ from vigichem.ledger.balance_tables import (
 from vigichem.ledger.db import documents, events
 from vigichem.ledger.rollup import COUNTED, MOVEMENTS, ranked_counts
 
-__all__ = ["declarations", "rollup_covers", "rollup_lot_rows"]
+__all__ = ["declarations", "rollup_covers", "rollup_lot_rows", "withdrawn_seqs"]
 
 
 def rollup_covers(connection: Connection, as_of: dt.datetime) -> bool:
@@ -64,7 +64,7 @@ def rollup_lot_rows(connection: Connection, filters: Filters) -> list[dict[str, 
     groups = {
         int(r.id): (str(r.site), str(r.epc_class), str(r.unit)) for r in connection.execute(group_query)
     }
-    withdrawn = _withdrawn_seqs(connection, filters.excluded_hash_ids)
+    withdrawn = withdrawn_seqs(connection, filters.excluded_hash_ids)
     touched: list[int] = []
     if withdrawn:
         query = select(balance_rows.c.group_id).where(balance_rows.c.seq.in_(withdrawn)).distinct()
@@ -134,7 +134,8 @@ def declarations(connection: Connection) -> list[tuple[str, str]]:
     return [(row[0], row[1]) for query in (rolled, recent) for row in connection.execute(query)]
 
 
-def _withdrawn_seqs(connection: Connection, hash_ids: Any) -> list[int]:
+def withdrawn_seqs(connection: Connection, hash_ids: Any) -> list[int]:
+    """The ``seq`` of the stored events among ``hash_ids`` (the withdrawn events), sorted."""
     if not hash_ids:
         return []
     query = select(events.c.seq).where(events.c.hash_id.in_(list(hash_ids)))

@@ -16,6 +16,14 @@ aggregates each ``seq`` once into these tables and the balance reads them instea
   the count is the total minus that. Kept up to date for the groups each refresh touches.
 * ``ledger_balance_declarations``: the ``seq`` of every rolled-up error declaration, so that finding the
   withdrawn events does not scan the whole log.
+* ``ledger_transit_rows`` (migration ``0006``): one row per shipment quantity row with a destination
+  location (``side`` 0, keyed by its *destination* group) and per receipt quantity row (``side`` 1, keyed
+  by its site's group), with its ``rank`` in its group and side ((eventTime, seq, ordinal) order, withdrawn
+  events included) and, for shipments, the ``status`` of its pairing with the receipt of the same rank:
+  0 equal quantities, 1 different quantities, 2 no receipt of that rank (see
+  :mod:`vigichem.ledger.balance_transit`).
+* ``ledger_transit_totals`` (``0006``): per destination group the number and sum of the shipments to it
+  (the receipts' are the ``received`` totals above).
 
 No foreign keys: these tables are derived data, rebuilt from the ledger by emptying them (the state row
 back to 0), and a key check per row would slow the roll-up of a bulk load.
@@ -30,6 +38,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -40,12 +49,16 @@ from vigichem.ledger.db import metadata
 
 __all__ = [
     "AFTER_COLUMNS",
+    "RECEIPT",
+    "SHIPMENT",
     "balance_counts",
     "balance_declarations",
     "balance_groups",
     "balance_rows",
     "balance_state",
     "balance_totals",
+    "transit_rows",
+    "transit_totals",
 ]
 
 AFTER_COLUMNS = {
@@ -107,4 +120,32 @@ balance_declarations = Table(
     "ledger_balance_declarations",
     metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),
+)
+
+SHIPMENT = 0
+RECEIPT = 1
+
+transit_rows = Table(
+    "ledger_transit_rows",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("ordinal", Integer, primary_key=True, autoincrement=False),
+    Column("side", SmallInteger, nullable=False),
+    Column("group_id", Integer, nullable=False),
+    Column("origin_group_id", Integer, nullable=True),
+    Column("event_time", DateTime, nullable=False),
+    Column("qty", Float, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("status", SmallInteger, nullable=True),
+    Index("ix_ledger_transit_rows_group_rank", "group_id", "side", "rank"),
+    Index("ix_ledger_transit_rows_group_time", "group_id", "side", "event_time"),
+    Index("ix_ledger_transit_rows_status", "status"),
+)
+
+transit_totals = Table(
+    "ledger_transit_totals",
+    metadata,
+    Column("group_id", Integer, primary_key=True, autoincrement=False),
+    Column("qty", Float, nullable=False),
+    Column("rows", BigInteger, nullable=False),
 )

@@ -5,8 +5,9 @@ that prefix is aggregated. :func:`refresh_rollup` aggregates the events captured
 (``seq`` from ``ledger_balance_state.next_seq`` up to the log's current end) into the tables of
 :mod:`vigichem.ledger.balance_tables`, in one transaction that holds the ledger's write lock on SQLite
 (``BEGIN IMMEDIATE``) and a row lock on the state row on PostgreSQL, so two refreshers never count a
-``seq`` twice. :mod:`vigichem.ledger.balance_rollup` reads the result; ``docs/balance.md`` ("Roll-up")
-describes both.
+``seq`` twice. The same transaction keeps the transit pairing up to date
+(:func:`vigichem.ledger.balance_transit.roll_transit`). :mod:`vigichem.ledger.balance_rollup` and
+:mod:`vigichem.ledger.balance_transit` read the result; ``docs/balance.md`` ("Roll-up") describes both.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from vigichem.ledger.balance_tables import (
     balance_state,
     balance_totals,
 )
+from vigichem.ledger.balance_transit import roll_transit
 from vigichem.ledger.db import WRITE_LOCK, events, is_postgresql, quantities
 
 __all__ = ["COUNTED", "MOVEMENTS", "ranked_counts", "refresh_rollup"]
@@ -148,6 +150,7 @@ def _roll(connection: Connection, start: int, end: int, on_postgresql: bool) -> 
     )
     connection.execute(insert(balance_declarations).from_select(["seq"], declared))
     _update_counts(connection, start, end)
+    roll_transit(connection, start, end, on_postgresql)
 
 
 def _update_counts(connection: Connection, start: int, end: int) -> None:

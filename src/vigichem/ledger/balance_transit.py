@@ -1,0 +1,492 @@
+"""The balance's transit check from the roll-up: shipments ranked per destination group, pairing kept.
+
+The reference (:func:`vigichem.ledger.balance_sql.transit_rows`, kept) groups shipments to a destination
+location and receipts at that site per (destination, epcClass, unit); a group whose shipments and receipts
+agree in number and total (rounded to 6 decimals) is reconciled as a whole; in the other groups the n-th
+shipment in (eventTime, seq, ordinal) order is paired with the n-th receipt. It reads every shipment and
+receipt of the groups that disagree, on every balance.
+
+Here the same pairing is kept up to date by the roll-up's refresh (:func:`roll_transit`, called by
+:func:`vigichem.ledger.rollup.refresh_rollup` in its transaction, under its lock) in
+``ledger_transit_rows``:
+
+* each new shipment row (with a destination location) and receipt row is inserted with its group (the
+  balance's group ids: the destination's for a shipment, the site's for a receipt);
+* its ``rank`` in its group and side is set; rows that arrive in time order only rank themselves, an
+  earlier-dated row re-ranks the rows of its group and side from its time on (one statement);
+* each shipment whose rank or whose receipt of the same rank changed gets its ``status`` again: 0 the
+  receipt's quantity is equal, 1 it differs, 2 no receipt has that rank.
+
+A balance (:func:`rollup_transit_rows`) then reads the per-group totals (``ledger_transit_totals`` for
+shipments, the ``received`` totals of the balance for receipts) to tell the groups that disagree, and only
+the shipments whose status is not 0, with their receipt of the same rank: the rows from which
+:func:`vigichem.ledger.balance.transit_issues` can report something. Groups touched by an error
+declaration (the withdrawn events count in the stored ranks) and a balance confined to one origin site
+(``--site``: the reference ranks only that site's shipments) are paired again in Python from the stored
+rows of the groups concerned. ``docs/balance.md`` ("Transit") describes both paths.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from vigichem.ledger.balance_sql import (
+    CATEGORY_RULES,
+    QUANTITY,
+    UNIT,
+    Filters,
+    unindexed,
+)
+from vigichem.ledger.balance_tables import (
+    RECEIPT,
+    SHIPMENT,
+    balance_groups,
+    balance_rows,
+    balance_totals,
+    transit_rows,
+    transit_totals,
+)
+from vigichem.ledger.db import events, quantities, sources
+
+__all__ = ["DIFFERENT", "EQUAL", "NOT_PAIRED", "roll_transit", "rollup_transit_rows"]
+
+EQUAL = 0
+"""Status of a shipment whose receipt of the same rank has the same quantity (never a transit issue)."""
+DIFFERENT = 1
+"""Status of a shipment whose receipt of the same rank has another quantity (a mismatch candidate)."""
+NOT_PAIRED = 2
+"""Status of a shipment that no receipt of its group has the rank of (not received, yet or at all)."""
+
+_CHUNK = 500
+"""Ids per IN list (SQLite's and drivers' parameter limits; thousands of groups may be concerned)."""
+
+Group = tuple[str, str, str]  # (site, epcClass, unit)
+
+
+# ---- refresh ---------------------------------------------------------------------------------------------
+
+
+def roll_transit(connection: Connection, start: int, end: int, on_postgresql: bool) -> None:
+    """Add the shipments and receipts of events ``start <= seq < end`` to the transit roll-up.
+
+    Runs inside the roll-up's refresh transaction, after the balance rows of the range are inserted (the
+    receipts and the shipments' origin groups are read from them).
+    """
+    destination = (
+        select(sources.c.seq.label("seq"), func.min(sources.c.id).label("destination"))
+        .where(
+            sources.c.seq >= start,
+            sources.c.seq < end,
+            sources.c.kind == "destination",
+            sources.c.type == "location",
+        )
+        .group_by(sources.c.seq)
+        .subquery("destination")
+    )
+    shipped_from = quantities.join(events, events.c.seq == quantities.c.seq).join(
+        destination, destination.c.seq == quantities.c.seq
+    )
+    # The rows the reference counts as shipments: not a declaration, a quantity, the shipping rule.
+    shipped = [
+        quantities.c.seq >= start,
+        quantities.c.seq < end,
+        events.c.error_declaration == false(),
+        QUANTITY.is_not(None),
+        CATEGORY_RULES["shipped"],
+    ]
+    fresh = (
+        select(
+            destination.c.destination.label("site"),
+            quantities.c.epc_class.label("epc_class"),
+            UNIT.label("unit"),
+        )
+        .select_from(shipped_from)
+        .where(*shipped)
+        .distinct()
+        .subquery("fresh_destination")
+    )
+    known = exists().where(
+        balance_groups.c.site == fresh.c.site,
+        balance_groups.c.epc_class == fresh.c.epc_class,
+        balance_groups.c.unit == fresh.c.unit,
+    )
+    connection.execute(
+        insert(balance_groups).from_select(
+            ["site", "epc_class", "unit"], select(fresh.c.site, fresh.c.epc_class, fresh.c.unit).where(~known)
+        )
+    )
+    columns = ["seq", "ordinal", "side", "group_id", "origin_group_id", "event_time", "qty", "rank", "status"]
+    origin = balance_rows.alias("origin_row")
+    to_group = and_(
+        balance_groups.c.site == unindexed(destination.c.destination),
+        balance_groups.c.epc_class == unindexed(quantities.c.epc_class),
+        balance_groups.c.unit == unindexed(UNIT),
+    )
+    shipments = (
+        select(
+            quantities.c.seq,
+            quantities.c.ordinal,
+            literal(SHIPMENT),
+            balance_groups.c.id,
+            origin.c.group_id,  # the shipment's own balance row: its site's group (none without a site)
+            events.c.event_time,
+            QUANTITY,
+            literal(-1),
+            literal(NOT_PAIRED),
+        )
+        .select_from(
+            shipped_from.join(balance_groups, to_group).outerjoin(
+                origin,
+                and_(
+                    origin.c.seq == quantities.c.seq,
+                    origin.c.role == quantities.c.role,
+                    origin.c.ordinal == quantities.c.ordinal,
+                ),
+            )
+        )
+        .where(*shipped)
+    )
+    connection.execute(insert(transit_rows).from_select(columns, shipments))
+    receipts = select(
+        balance_rows.c.seq,
+        balance_rows.c.ordinal,
+        literal(RECEIPT),
+        balance_rows.c.group_id,
+        null(),
+        balance_rows.c.event_time,
+        balance_rows.c.qty,
+        literal(-1),
+        null(),
+    ).where(balance_rows.c.seq >= start, balance_rows.c.seq < end, balance_rows.c.category == "received")
+    connection.execute(insert(transit_rows).from_select(columns, receipts))
+    sums = (
+        select(transit_rows.c.group_id, func.sum(transit_rows.c.qty).label("qty"), func.count().label("rows"))
+        .where(transit_rows.c.seq >= start, transit_rows.c.seq < end, transit_rows.c.side == SHIPMENT)
+        .group_by(transit_rows.c.group_id)
+    )
+    added = [
+        {"group_id": r.group_id, "qty": float(r.qty), "rows": int(r.rows)} for r in connection.execute(sums)
+    ]
+    if added:
+        connection.execute(_add_totals(on_postgresql), added)
+    _rerank(connection, start, end)
+
+
+def _rerank(connection: Connection, start: int, end: int) -> None:
+    """Rank the new rows, re-rank the rows after an earlier-dated one, and pair the shipments again."""
+    new = transit_rows.alias("new_row")
+    firsts = (
+        select(new.c.group_id, new.c.side, func.min(new.c.event_time).label("first_time"))
+        .where(new.c.seq >= start, new.c.seq < end)
+        .group_by(new.c.group_id, new.c.side)
+        .subquery("firsts")
+    )
+    before = transit_rows.alias("before_row")
+    # The rows dated before a group's first new row keep their ranks 0 … base − 1.
+    base = (
+        select(func.count())
+        .select_from(before)
+        .where(
+            before.c.group_id == firsts.c.group_id,
+            before.c.side == firsts.c.side,
+            before.c.event_time < firsts.c.first_time,
+        )
+        .scalar_subquery()
+    )
+    starts = select(firsts.c.group_id, firsts.c.side, firsts.c.first_time, base.label("base")).subquery(
+        "starts"
+    )
+    row = transit_rows.alias("ranked_row")
+    order = func.row_number().over(
+        partition_by=(row.c.group_id, row.c.side), order_by=(row.c.event_time, row.c.seq, row.c.ordinal)
+    )
+    ranked = (
+        select(
+            row.c.seq,
+            row.c.ordinal,
+            row.c.rank.label("old_rank"),
+            (starts.c.base + order - 1).label("new_rank"),
+        )
+        .select_from(
+            starts.join(
+                row,
+                and_(
+                    row.c.group_id == starts.c.group_id,
+                    row.c.side == starts.c.side,
+                    row.c.event_time >= starts.c.first_time,
+                ),
+            )
+        )
+        .subquery("ranked")
+    )
+    connection.execute(
+        update(transit_rows)
+        .where(
+            transit_rows.c.seq == ranked.c.seq,
+            transit_rows.c.ordinal == ranked.c.ordinal,
+            ranked.c.new_rank != ranked.c.old_rank,
+        )
+        .values(rank=ranked.c.new_rank)
+    )
+    # A shipment's pairing changes only from the first rank that moved on either side of its group.
+    changed = (
+        select(starts.c.group_id, func.min(starts.c.base).label("from_rank"))
+        .group_by(starts.c.group_id)
+        .subquery("changed")
+    )
+    receipt = transit_rows.alias("receipt_row")
+    # Exact equality: a status of DIFFERENT is only a candidate, the tolerance is applied on reading.
+    paired = (
+        select(case((receipt.c.qty == transit_rows.c.qty, literal(EQUAL)), else_=literal(DIFFERENT)))
+        .where(
+            receipt.c.group_id == transit_rows.c.group_id,
+            receipt.c.side == RECEIPT,
+            receipt.c.rank == transit_rows.c.rank,
+        )
+        .scalar_subquery()
+    )
+    connection.execute(
+        update(transit_rows)
+        .where(
+            transit_rows.c.group_id == changed.c.group_id,
+            transit_rows.c.side == SHIPMENT,
+            transit_rows.c.rank >= changed.c.from_rank,
+        )
+        .values(status=func.coalesce(paired, literal(NOT_PAIRED)))
+    )
+
+
+def _add_totals(on_postgresql: bool) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adding to a group's shipment total."""
+    statement = (postgresql.insert if on_postgresql else sqlite.insert)(transit_totals)
+    return statement.on_conflict_do_update(
+        index_elements=[transit_totals.c.group_id],
+        set_={
+            "qty": transit_totals.c.qty + statement.excluded.qty,
+            "rows": transit_totals.c.rows + statement.excluded.rows,
+        },
+    )
+
+
+# ---- reading ---------------------------------------------------------------------------------------------
+
+
+def rollup_transit_rows(
+    connection: Connection, filters: Filters, withdrawn: Sequence[int]
+) -> list[dict[str, Any]]:
+    """The rows of :func:`~vigichem.ledger.balance_sql.transit_rows` that can be a transit issue.
+
+    That is every row of a group that disagrees whose shipment has no receipt of its rank or a receipt of
+    another quantity, in the reference's order (shipping time, shipment event, then capture order); the
+    rows with equal quantities, which :func:`vigichem.ledger.balance.transit_issues` never reports, are
+    left out. ``withdrawn``: the ``seq`` of the events error declarations withdrew.
+
+    Precondition (:func:`vigichem.ledger.balance_rollup.rollup_covers`): no event is later than
+    ``filters.as_of``; ``filters.since`` is not supported. Events not rolled up yet are not seen.
+    """
+    if filters.since is not None:
+        raise ValueError("the roll-up answers balances from the start of the ledger only")
+    groups: dict[int, Group] = {
+        int(r.id): (str(r.site), str(r.epc_class), str(r.unit))
+        for r in connection.execute(
+            select(
+                balance_groups.c.id, balance_groups.c.site, balance_groups.c.epc_class, balance_groups.c.unit
+            )
+        )
+    }
+    if filters.site is not None:
+        # Only that site's shipments are ranked (receipts are not confined): pair again in Python.
+        origins = [group_id for group_id, key in groups.items() if key[0] == filters.site]
+        concerned = _distinct_groups(
+            connection, transit_rows.c.origin_group_id, origins, transit_rows.c.side == SHIPMENT
+        )
+        found = _paired_again(connection, groups, concerned, set(withdrawn), origins=set(origins))
+    else:
+        touched = set(_distinct_groups(connection, transit_rows.c.seq, withdrawn))
+        found = [row for row in _stored(connection, groups) if row[1]["group_id"] not in touched]
+        found += _paired_again(connection, groups, sorted(touched), set(withdrawn), origins=None)
+    found.sort(key=lambda item: item[0])
+    for _, row in found:
+        del row["group_id"]
+    return [row for _, row in found]
+
+
+def _distinct_groups(connection: Connection, column: Any, values: Sequence[int], *where: Any) -> list[int]:
+    """The transit groups of the rows whose ``column`` is one of ``values`` (IN lists of bounded size)."""
+    found: set[int] = set()
+    for index in range(0, len(values), _CHUNK):
+        chunk = list(values[index : index + _CHUNK])
+        query = select(transit_rows.c.group_id).where(column.in_(chunk), *where).distinct()
+        found.update(int(group_id) for group_id in connection.scalars(query))
+    return sorted(found)
+
+
+def _open_groups(connection: Connection) -> set[int]:
+    """Groups whose shipments and receipts disagree in number or total (rounded as the reference)."""
+    received = {
+        int(r.group_id): (int(r.rows), round(float(r.qty), 6))
+        for r in connection.execute(
+            select(balance_totals.c.group_id, balance_totals.c.rows, balance_totals.c.qty).where(
+                balance_totals.c.category == "received"
+            )
+        )
+    }
+    return {
+        int(r.group_id)
+        for r in connection.execute(select(transit_totals))
+        if int(r.rows) > 0 and received.get(int(r.group_id)) != (int(r.rows), round(float(r.qty), 6))
+    }
+
+
+def _stored(connection: Connection, groups: dict[int, Group]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The shipments with status not ``EQUAL`` in groups that disagree, with their receipt of that rank."""
+    open_groups = _open_groups(connection)
+    if not open_groups:
+        return []
+    shipment = transit_rows.alias("shipment")
+    receipt = transit_rows.alias("receipt")
+    shipment_event = events.alias("shipment_event")
+    receipt_event = events.alias("receipt_event")
+    query = select(
+        shipment.c.seq,
+        shipment.c.ordinal,
+        shipment.c.group_id,
+        shipment.c.origin_group_id,
+        shipment.c.event_time,
+        shipment.c.qty,
+        shipment_event.c.hash_id,
+        receipt.c.event_time.label("received_at"),
+        receipt.c.qty.label("received_quantity"),
+        receipt_event.c.hash_id.label("receipt_event"),
+    ).select_from(
+        shipment.join(shipment_event, shipment_event.c.seq == shipment.c.seq)
+        .outerjoin(
+            receipt,
+            and_(
+                receipt.c.group_id == shipment.c.group_id,
+                receipt.c.side == RECEIPT,
+                receipt.c.rank == shipment.c.rank,
+            ),
+        )
+        .outerjoin(receipt_event, receipt_event.c.seq == receipt.c.seq)
+    )
+    query = query.where(shipment.c.status > EQUAL, shipment.c.side == SHIPMENT)
+    found = []
+    for r in connection.execute(query):
+        if r.group_id not in open_groups:
+            continue
+        destination, epc_class, unit = groups[r.group_id]
+        found.append(
+            (
+                (r.event_time, r.hash_id, r.seq, r.ordinal),
+                {
+                    "shipment_event": r.hash_id,
+                    "shipped_at": r.event_time,
+                    "origin": groups[r.origin_group_id][0] if r.origin_group_id is not None else None,
+                    "destination": destination,
+                    "epc_class": epc_class,
+                    "unit": unit,
+                    "shipped_quantity": float(r.qty),
+                    "receipt_event": r.receipt_event,
+                    "received_at": r.received_at,
+                    "received_quantity": None if r.received_quantity is None else float(r.received_quantity),
+                    "group_id": r.group_id,
+                },
+            )
+        )
+    return found
+
+
+def _paired_again(
+    connection: Connection,
+    groups: dict[int, Group],
+    concerned: Sequence[int],
+    withdrawn: set[int],
+    origins: set[int] | None,
+) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The reference's pairing, in Python, of the ``concerned`` groups from their stored rows.
+
+    Withdrawn rows are left out; with ``origins``, only the shipments from those origin groups count.
+    """
+    sides: dict[int, tuple[list[Any], list[Any]]] = {}
+    for index in range(0, len(concerned), _CHUNK):
+        chunk = list(concerned[index : index + _CHUNK])
+        query = (
+            select(
+                transit_rows.c.seq,
+                transit_rows.c.ordinal,
+                transit_rows.c.side,
+                transit_rows.c.group_id,
+                transit_rows.c.origin_group_id,
+                transit_rows.c.event_time,
+                transit_rows.c.qty,
+                events.c.hash_id,
+            )
+            .select_from(transit_rows.join(events, events.c.seq == transit_rows.c.seq))
+            .where(transit_rows.c.group_id.in_(chunk))
+        )
+        for r in connection.execute(query):
+            if r.seq in withdrawn:
+                continue
+            if r.side == SHIPMENT and origins is not None and r.origin_group_id not in origins:
+                continue
+            sides.setdefault(int(r.group_id), ([], []))[0 if r.side == SHIPMENT else 1].append(r)
+    found = []
+    for group_id, (shipments, receipts) in sides.items():
+        if not shipments or _summary(shipments) == _summary(receipts):
+            continue  # nothing shipped there, or reconciled as a whole
+        shipments.sort(key=_order)
+        receipts.sort(key=_order)
+        destination, epc_class, unit = groups[group_id]
+        for rank, shipped in enumerate(shipments):
+            received = receipts[rank] if rank < len(receipts) else None
+            if received is not None and received.qty == shipped.qty:
+                continue  # equal quantities: never an issue
+            found.append(
+                (
+                    (shipped.event_time, shipped.hash_id, shipped.seq, shipped.ordinal),
+                    {
+                        "shipment_event": shipped.hash_id,
+                        "shipped_at": shipped.event_time,
+                        "origin": None
+                        if shipped.origin_group_id is None
+                        else groups[shipped.origin_group_id][0],
+                        "destination": destination,
+                        "epc_class": epc_class,
+                        "unit": unit,
+                        "shipped_quantity": float(shipped.qty),
+                        "receipt_event": received.hash_id if received else None,
+                        "received_at": received.event_time if received else None,
+                        "received_quantity": float(received.qty) if received else None,
+                        "group_id": group_id,
+                    },
+                )
+            )
+    return found
+
+
+def _order(row: Any) -> tuple[Any, ...]:
+    return (row.event_time, row.seq, row.ordinal)
+
+
+def _summary(rows: Iterable[Any]) -> tuple[int, float]:
+    """Number and total (exact sum, rounded to 6 decimals as the reference's grouped sum)."""
+    quantities_ = [float(r.qty) for r in rows]
+    return len(quantities_), round(math.fsum(quantities_), 6)
