@@ -17,7 +17,8 @@ from vigichem.detect.facts import EventFacts
 from vigichem.detect.facts import book_unit as _book_unit
 from vigichem.detect.models import Scope, SubjectType
 from vigichem.detect.rule import LedgerRule, RuleFinding
-from vigichem.detect.transit import TransitTracker, WithdrawnEvents, last_seq
+from vigichem.detect.stock import SiteBook
+from vigichem.detect.transit import TransitTracker
 
 __all__ = ["ShipmentNotReceived", "ShipmentShort", "TheftLoss"]
 
@@ -35,7 +36,7 @@ class TheftLoss(LedgerRule):
     event_kinds = frozenset({"count"})
     numbers = ("tolerance_fraction", "tolerance_kg")
 
-    _declarations: tuple[Engine, WithdrawnEvents] | None = None
+    _book: tuple[Engine, SiteBook] | None = None
 
     def cooldown_days(self) -> float:
         """Every count is its own evidence; alerts are de-duplicated by fingerprint only."""
@@ -95,25 +96,21 @@ class TheftLoss(LedgerRule):
     def _site_lots(self, engine: Engine, site: str, as_of: dt.datetime) -> list[Any]:
         """The lots of :func:`~vigichem.ledger.balance.compute_balance` for one site as of a moment.
 
-        The same steps as the balance (withdrawn events left out, the reference aggregation, lots merged
+        The same steps as the balance (withdrawn events left out, the lot rows of the site, lots merged
         through the master data), without what this rule does not read: the transit check of the whole
-        ledger and the substance figures. The withdrawn events are read incrementally (few, but finding
-        them scans the ledger).
+        ledger and the substance figures. The site's rows come from a :class:`~vigichem.detect.stock.SiteBook`
+        that reads each stored row once (the balance's statement reads the whole ledger at every count).
         """
         from vigichem.ledger.balance import _Catalogue, lot_balances
-        from vigichem.ledger.balance_sql import Filters, lot_rows
         from vigichem.ledger.masterdata import MasterData
 
-        if self._declarations is None or self._declarations[0] is not engine:
-            self._declarations = (engine, WithdrawnEvents())
+        if self._book is None or self._book[0] is not engine:
+            self._book = (engine, SiteBook())
         catalogue = _Catalogue(MasterData(engine))  # read again at each count, as the balance does
         moment = as_of.astimezone(dt.UTC).replace(tzinfo=None)
+        location = catalogue.site_location(site)
         with engine.connect() as connection:
-            excluded = self._declarations[1].refresh(connection, last_seq(connection))
-            filters = Filters(
-                excluded_hash_ids=sorted(excluded), as_of=moment, site=catalogue.site_location(site)
-            )
-            rows = lot_rows(connection, filters)
+            rows = self._book[1].site_rows(connection, location, moment)
         return list(lot_balances(rows, catalogue))
 
     def _tolerance(self, expected: float) -> float:
