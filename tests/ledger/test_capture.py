@@ -11,6 +11,7 @@ import pytest
 from tests.ledger.conftest import example_documents, load_example, make_document
 from vigichem.errors import InputTooLarge, InvalidDocument, InvalidInput
 from vigichem.ledger.hashid import event_hash_ids
+from vigichem.ledger.indexing import EVENT_COLUMNS
 from vigichem.ledger.node import Node
 from vigichem.ledger.query import EventQuery, query_document, run_query
 from vigichem.ledger.service import capture, ledger_hash_ids, prepare, verify
@@ -144,7 +145,9 @@ def test_time_outside_the_utc_range_is_refused(node: Node) -> None:
 
 def test_a_value_the_database_cannot_store_is_refused_whole(node: Node) -> None:
     indexed, meta = prepare(make_document(3))
-    indexed[2].columns["biz_location"] = "urn:example:nul\x00here"  # PostgreSQL text cannot hold NUL
+    row = list(indexed[2].row)
+    row[EVENT_COLUMNS.index("biz_location")] = "urn:example:nul\x00here"  # PostgreSQL text cannot hold NUL
+    indexed[2].row = tuple(row)
     if node.engine.dialect.name == "postgresql":
         with pytest.raises(InvalidDocument, match="cannot store"):
             node.store.append(indexed, meta, node.signer)

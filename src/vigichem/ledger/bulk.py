@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Connection, DateTime, Table
 
-__all__ = ["bulk_insert", "bulk_insert_tuples"]
+__all__ = ["bulk_insert", "bulk_insert_tuples", "sqlite_datetime"]
 
 
 def _sqlite_rows(table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -25,7 +25,7 @@ def _sqlite_rows(table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]
     for position, name in enumerate(names):
         column_type = table.c[name].type
         if isinstance(column_type, DateTime):
-            converters.append((position, _sqlite_datetime))
+            converters.append((position, sqlite_datetime))
         elif isinstance(column_type, Boolean):
             converters.append((position, _sqlite_boolean))
     if not converters:
@@ -39,7 +39,8 @@ def _sqlite_rows(table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]
     return out
 
 
-def _sqlite_datetime(value: Any) -> Any:
+def sqlite_datetime(value: Any) -> Any:
+    """A datetime as SQLAlchemy stores it in SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``); None stays None."""
     return value.isoformat(sep=" ", timespec="microseconds") if value else value
 
 
@@ -59,11 +60,18 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict[str, A
 
 
 def bulk_insert_tuples(
-    connection: Connection, table: Table, names: Sequence[str], rows: list[tuple[Any, ...]]
+    connection: Connection,
+    table: Table,
+    names: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    converted: bool = False,
 ) -> None:
     """Insert ``rows`` (tuples of values for the columns ``names``, in that order) in one driver call.
 
     The capture path builds its rows as tuples directly: no dict per row to build and take apart again.
+    ``converted`` says the rows already hold SQLite's stored forms (datetimes as text, booleans as 0/1:
+    :func:`sqlite_datetime`), so they are not copied to convert them; PostgreSQL ignores it.
     """
     if not rows:
         return
@@ -86,7 +94,7 @@ def bulk_insert_tuples(
         try:
             cursor.executemany(
                 f"INSERT INTO {table_name} ({column_list}) VALUES ({placeholders})",
-                _sqlite_rows(table, names, rows),
+                rows if converted else _sqlite_rows(table, names, rows),
             )
         finally:
             cursor.close()

@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any, NamedTuple
 
 from psycopg import DataError as PsycopgDataError
@@ -29,7 +28,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, 
 from sqlalchemy.exc import DataError as DBAPIDataError
 
 from vigichem.errors import InvalidDocument, NotFound
-from vigichem.ledger.bulk import bulk_insert_tuples
+from vigichem.ledger.bulk import bulk_insert_tuples, sqlite_datetime
 from vigichem.ledger.checkpoints import (
     append_to_frontier,
     frontier_from_bytes,
@@ -47,7 +46,13 @@ from vigichem.ledger.db import (
     quantities,
     sources,
 )
-from vigichem.ledger.indexing import IndexedEvent
+from vigichem.ledger.indexing import (
+    EPC_COLUMNS,
+    EVENT_COLUMNS,
+    QUANTITY_COLUMNS,
+    SOURCE_COLUMNS,
+    IndexedEvent,
+)
 from vigichem.ledger.merkle import MerkleTree, event_leaf_hash
 from vigichem.ledger.models import CaptureResult, Checkpoint, StoredEvent
 
@@ -56,13 +61,19 @@ __all__ = ["CheckpointSigner", "DocumentMeta", "LedgerStore", "VerifyRow", "utc_
 CheckpointSigner = Callable[[int, bytes, datetime], Checkpoint]
 """Signs (tree size, root, time) with the node key (:func:`vigichem.ledger.checkpoints.sign_checkpoint`)."""
 
-# The child rows' columns as vigichem.ledger.indexing fills them (after "seq").
-_QUANTITY_COLUMNS = ("role", "ordinal", "epc_class", "quantity", "uom", "base_quantity", "base_unit")
-_EPC_COLUMNS = ("role", "ordinal", "epc")
-_SOURCE_COLUMNS = ("kind", "ordinal", "type", "id")
-_QUANTITY_PICK = itemgetter(*_QUANTITY_COLUMNS)
-_EPC_PICK = itemgetter(*_EPC_COLUMNS)
-_SOURCE_PICK = itemgetter(*_SOURCE_COLUMNS)
+# The columns of the rows _insert_events builds: "seq", then the tuples of vigichem.ledger.indexing.
+_EVENT_NAMES = (
+    "seq",
+    *EVENT_COLUMNS,
+    "record_time",
+    "document_id",
+    "document_index",
+    "event_json",
+    "leaf_hash",
+)
+_QUANTITY_NAMES = ("seq", *QUANTITY_COLUMNS)
+_EPC_NAMES = ("seq", *EPC_COLUMNS)
+_SOURCE_NAMES = ("seq", *SOURCE_COLUMNS)
 
 _IN_CHUNK = 500  # stays far below SQLite's and PostgreSQL's bound-parameter limits
 
@@ -184,13 +195,24 @@ class LedgerStore:
 
     @staticmethod
     def _existing_hash_ids(connection: Connection, hash_ids: list[str]) -> set[str]:
-        found: set[str] = set()
+        # Straight to the driver: SQLAlchemy's expanding IN compiles a new statement for every chunk size.
+        # PostgreSQL takes the whole list as one array parameter; SQLite as chunks of bound parameters.
         unique = list(dict.fromkeys(hash_ids))
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            found.update(
-                connection.execute(select(events.c.hash_id).where(events.c.hash_id.in_(chunk))).scalars()
-            )
+        table = connection.dialect.identifier_preparer.format_table(events)
+        cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        found: set[str] = set()
+        try:
+            if connection.dialect.name == "postgresql":
+                cursor.execute(f"SELECT hash_id FROM {table} WHERE hash_id = ANY(%s)", (unique,))
+                found.update(row[0] for row in cursor.fetchall())
+                return found
+            for start in range(0, len(unique), _IN_CHUNK):
+                chunk = unique[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                cursor.execute(f"SELECT hash_id FROM {table} WHERE hash_id IN ({marks})", chunk)
+                found.update(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.close()
         return found
 
     @staticmethod
@@ -202,34 +224,32 @@ class LedgerStore:
         document_id: int,
         now: datetime,
     ) -> None:
-        # Rows are built as tuples in column order and handed to the driver (see vigichem.ledger.bulk).
-        columns = list(new[0].columns)
-        pick = itemgetter(*columns)
+        # Rows are built as tuples in column order and handed to the driver (see vigichem.ledger.bulk),
+        # already in the form the database stores (SQLite: datetimes as text, booleans as 0/1).
+        sqlite = connection.dialect.name == "sqlite"
+        record_time: Any = sqlite_datetime(now) if sqlite else now
         event_rows: list[tuple[Any, ...]] = []
         quantity_rows: list[tuple[Any, ...]] = []
         epc_rows: list[tuple[Any, ...]] = []
         source_rows: list[tuple[Any, ...]] = []
         for index, item in enumerate(new):
             seq = first_seq + index
-            event_rows.append(
-                (seq, *pick(item.columns), now, document_id, index, item.event_json, leaves[index])
-            )
-            quantity_rows.extend((seq, *_QUANTITY_PICK(row)) for row in item.quantities)
-            epc_rows.extend((seq, *_EPC_PICK(row)) for row in item.epcs)
-            source_rows.extend((seq, *_SOURCE_PICK(row)) for row in item.sources)
-        event_names = [
-            "seq",
-            *columns,
-            "record_time",
-            "document_id",
-            "document_index",
-            "event_json",
-            "leaf_hash",
-        ]
-        bulk_insert_tuples(connection, events, event_names, event_rows)
-        bulk_insert_tuples(connection, quantities, ["seq", *_QUANTITY_COLUMNS], quantity_rows)
-        bulk_insert_tuples(connection, epcs, ["seq", *_EPC_COLUMNS], epc_rows)
-        bulk_insert_tuples(connection, sources, ["seq", *_SOURCE_COLUMNS], source_rows)
+            row = item.row
+            if sqlite:
+                # event_time (see EVENT_COLUMNS) as SQLAlchemy stores it; sqlite3 binds the boolean
+                # error_declaration as 1/0 itself (bool is an int)
+                row = (*row[:3], sqlite_datetime(row[3]), *row[4:])
+            event_rows.append((seq, *row, record_time, document_id, index, item.event_json, leaves[index]))
+            if item.quantities:
+                quantity_rows.extend((seq, *child) for child in item.quantities)
+            if item.epcs:
+                epc_rows.extend((seq, *child) for child in item.epcs)
+            if item.sources:
+                source_rows.extend((seq, *child) for child in item.sources)
+        bulk_insert_tuples(connection, events, _EVENT_NAMES, event_rows, converted=True)
+        bulk_insert_tuples(connection, quantities, _QUANTITY_NAMES, quantity_rows, converted=True)
+        bulk_insert_tuples(connection, epcs, _EPC_NAMES, epc_rows, converted=True)
+        bulk_insert_tuples(connection, sources, _SOURCE_NAMES, source_rows, converted=True)
 
     @staticmethod
     def _insert_checkpoint(connection: Connection, checkpoint: Checkpoint) -> None:
