@@ -208,17 +208,37 @@ def _mass_kg(product: RegisteredProduct | None, quantity: float, uom: str | None
     return float(value)
 
 
+_IGNORED, _OTHER_PREFIX = 0, 1
+# How each event key reads as an extension: the field name, _IGNORED, or _OTHER_PREFIX (a prefix that the
+# context may bind to the namespace). Keys recur in every event: each is classified once (bounded).
+_KEY_KINDS: dict[str, str | int] = {}
+
+
+def _key_kind(key: str) -> str | int:
+    if key.startswith("vc:"):
+        return key[3:]
+    if key.startswith(ext.NAMESPACE):
+        return key[len(ext.NAMESPACE) :]
+    if ":" in key and not key.startswith(("http:", "https:", "urn:")):
+        return _OTHER_PREFIX
+    return _IGNORED
+
+
 def _extensions(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """The vigichem extension fields of an event in one pass (``vc:`` or the full IRI; other prefixes bound
     to the namespace are looked up through :func:`vigichem.ledger.extensions.extension_value`)."""
     fields: dict[str, Any] = {}
     other_prefix = False
+    kinds = _KEY_KINDS
     for key, value in event.items():
-        if key.startswith("vc:"):
-            fields[key[3:]] = value
-        elif key.startswith(ext.NAMESPACE):
-            fields[key[len(ext.NAMESPACE) :]] = value
-        elif ":" in key and not key.startswith(("http:", "https:", "urn:")):
+        kind = kinds.get(key)
+        if kind is None:
+            kind = _key_kind(key)
+            if len(kinds) < 10_000:
+                kinds[key] = kind
+        if isinstance(kind, str):
+            fields[kind] = value
+        elif kind == _OTHER_PREFIX:
             other_prefix = True
     if other_prefix:
         for field in ext.FIELDS:
@@ -326,50 +346,88 @@ def _destination(event: Mapping[str, Any]) -> str | None:
     return None
 
 
+# (type, action, bizStep) -> (kind, book sign of an ObjectEvent): a handful of shapes recur (bounded).
+_SHAPES: dict[tuple[Any, Any, Any], tuple[str, float]] = {}
+
+
+def _shape(event: Mapping[str, Any]) -> tuple[str, float]:
+    """:func:`_kind` and :func:`_book_sign` of an event, memoised on the three fields they read."""
+    key = (event.get("type"), event.get("action"), event.get("bizStep"))
+    try:
+        found = _SHAPES.get(key)
+    except TypeError:  # an unhashable value (a list as bizStep): not memoised
+        return _kind(event), _book_sign(event)
+    if found is None:
+        found = (_kind(event), _book_sign(event))
+        if len(_SHAPES) < 1_000:
+            _SHAPES[key] = found
+    return found
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def event_facts(
     hash_id: str, event: Mapping[str, Any], catalogue: Catalogue, context: Any = None
 ) -> EventFacts:
     """Extract the facts of one stored event (``InvalidDocument`` for an event the rules cannot read)."""
-    if not isinstance(event, Mapping):
+    if not (event.__class__ is dict or isinstance(event, Mapping)):
         raise InvalidDocument(f"event {hash_id} is not a JSON object")
     extensions = _extensions(event, context)
     lines: list[Line] = []
+    from_quantity_list = bool(event.get("quantityList"))
     raw_quantities = event.get("quantityList") or event.get("inputQuantityList") or []
     if not isinstance(raw_quantities, list):
         raise InvalidDocument(f"event {hash_id}: quantityList is not a list")
+    line_of = catalogue.line_of
     for position, element in enumerate(raw_quantities):
-        if not isinstance(element, Mapping) or not isinstance(element.get("epcClass"), str):
+        if not (element.__class__ is dict or isinstance(element, Mapping)) or not isinstance(
+            epc_class := element.get("epcClass"), str
+        ):
             raise InvalidDocument(f"event {hash_id}: quantityList/{position} has no epcClass")
         quantity = element.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int | float):
             raise InvalidDocument(f"event {hash_id}: quantityList/{position}/quantity is not a number")
-        uom = element.get("uom") if isinstance(element.get("uom"), str) else None
-        line = catalogue.line_of(str(element["epcClass"]), float(quantity), uom)
+        uom = element.get("uom")
+        if not isinstance(uom, str):
+            uom = None
+        line = line_of(epc_class, float(quantity), uom)
         if line is None:  # not registered: the substances declared on the event
             kg = _mass_kg(None, float(quantity), uom)
             substances = _substances(None, kg, extensions.get(ext.CONCENTRATION))
-            line = Line(str(element["epcClass"]), None, float(quantity), uom, kg, substances)
+            line = Line(epc_class, None, float(quantity), uom, kg, substances)
         lines.append(line)
+    event_time = parse_event_time(event.get("eventTime"))  # before the book: the first error is reported
+    kind, sign = _shape(event)
+    if event.get("type") == "ObjectEvent" and from_quantity_list:
+        # The book moves are the lines themselves (the loop above checked every element of the list).
+        book: tuple[tuple[str, str, float], ...] = ()
+        if sign:
+            book = tuple(
+                (line.epc_class, *_signed(book_unit(line.quantity, line.uom), sign)) for line in lines
+            )
+    else:
+        book = _book(event)
     verified = extensions.get(ext.ID_VERIFIED)
     party = extensions.get(ext.CUSTOMER_REF)
-
-    def text(field: str) -> str | None:
-        value = extensions.get(field)
-        return value if isinstance(value, str) else None
-
     return EventFacts(
         hash_id=hash_id,
-        event_time=parse_event_time(event.get("eventTime")),
-        kind=_kind(event),
+        event_time=event_time,
+        kind=kind,
         site=_location(event.get("bizLocation")) or _location(event.get("readPoint")),
         party_ref=party if isinstance(party, str) and ext.PARTY_REF_RE.match(party) else None,
-        payment=text(ext.PAYMENT_METHOD),
+        payment=_text(extensions.get(ext.PAYMENT_METHOD)),
         id_verified=verified if isinstance(verified, bool) else None,
-        customer_type=text(ext.CUSTOMER_TYPE),
-        delivery_type=text(ext.DELIVERY_TYPE),
-        delivery_ref=text(ext.DELIVERY_REF),
-        stated_end_use=text(ext.STATED_END_USE),
+        customer_type=_text(extensions.get(ext.CUSTOMER_TYPE)),
+        delivery_type=_text(extensions.get(ext.DELIVERY_TYPE)),
+        delivery_ref=_text(extensions.get(ext.DELIVERY_REF)),
+        stated_end_use=_text(extensions.get(ext.STATED_END_USE)),
         lines=tuple(lines),
         destination=_destination(event),
-        book=_book(event),
+        book=book,
     )
+
+
+def _signed(unit_value: tuple[str, float], sign: float) -> tuple[str, float]:
+    return unit_value[0], sign * unit_value[1]
