@@ -21,8 +21,15 @@ Measured (wall-clock seconds, ``time.perf_counter``; "median" over ``--repeat`` 
   nothing to do);
 * ``rollup_lots_after_1000_s`` (median): 1,000 more events are bulk-inserted before each run, which then
   rolls them up and reads the lots;
-* ``rollup_full_after_1000_s`` (median): the same with the whole ``compute_balance`` (lots, substances,
-  transit);
+* ``rollup_full_s`` (median): the whole ``compute_balance`` (lots, substances, transit) from the roll-up
+  when nothing new was captured;
+* ``rollup_full_after_1000_s`` (median): 1,000 more events before each run, then the whole
+  ``compute_balance`` (refresh, lots, substances, transit): what ``vigichem balance`` does;
+  ``rollup_full_after_1000_cpu_s``: the benchmark process's CPU time of the same runs (``process_time``;
+  PostgreSQL's server CPU is not in it);
+* ``final_reference_full_s`` (one run): ``compute_balance(rollup=False)`` again at the end, on the grown
+  ledger, against which the last roll-up report is checked (``report_agrees``: same lots and substances to
+  10⁻⁹ relative, the same transit issues exactly);
 * ``naive_loop_s``: the baseline — fetch every (event, quantity) row and aggregate in a Python loop, as a
   straightforward implementation would; its figures are checked against the SQL ones
   (``naive_agrees``), and the roll-up's lots against the reference's (``rollup_agrees``).
@@ -291,16 +298,18 @@ def rollup_lots(engine: Engine) -> list[Any]:
 
 def _after_more_events(
     engine: Engine, function: Callable[[], Any], repeat: int, next_seq: list[int]
-) -> tuple[float, Any]:
-    """Median time of ``function`` run after each of ``repeat`` bulk loads of 1,000 more events."""
-    times, result = [], None
+) -> tuple[float, Any, float]:
+    """Median wall time of ``function`` run after each of ``repeat`` bulk loads of 1,000 more events, its
+    result, and the median CPU time of this process in the same runs."""
+    times, cpu, result = [], [], None
     for _ in range(repeat):
         generate(engine, APPENDED, seed=1000 + next_seq[0], first_seq=next_seq[0])
         next_seq[0] += APPENDED
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         result = function()
         times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+        cpu.append(time.process_time() - started_cpu)
+    return statistics.median(times), result, statistics.median(cpu)
 
 
 def _timed(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -354,6 +363,7 @@ def _same_lots(first: list[Any], second: list[Any]) -> bool:
 
 def run(events_count: int, repeat: int, backend: str) -> dict[str, Any]:
     """Build the synthetic ledger and time the reference, the roll-up and the naive loop."""
+    load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     with _database(backend) as url:
         engine = create_engine_from_url(url)
         migrate(engine)
@@ -376,12 +386,21 @@ def run(events_count: int, repeat: int, backend: str) -> dict[str, Any]:
                 connection.execute(text("ANALYZE"))
         rollup_lots_s, _ = _timed(lambda: rollup_lots(engine), repeat)
         next_seq = [events_count]
-        after_lots_s, rolled = _after_more_events(engine, lambda: rollup_lots(engine), repeat, next_seq)
-        after_full_s, rolled_report = _after_more_events(
+        after_lots_s, rolled, _ = _after_more_events(engine, lambda: rollup_lots(engine), repeat, next_seq)
+        rollup_full_s, _ = _timed(lambda: compute_balance(engine, as_of=FAR_FUTURE), repeat)
+        after_full_s, rolled_report, after_full_cpu_s = _after_more_events(
             engine, lambda: compute_balance(engine, as_of=FAR_FUTURE), repeat, next_seq
         )
         final_reference = sql_lots(engine)
         rollup_agrees = rollup_agrees and _same_lots(rolled_report.lots, final_reference)
+        final_reference_full_s, final_report = _timed(
+            lambda: compute_balance(engine, as_of=FAR_FUTURE, rollup=False), 1
+        )
+        report_agrees = (
+            _same_lots(rolled_report.lots, final_report.lots)
+            and _same_lots(rolled_report.substances, final_report.substances)
+            and rolled_report.transit == final_report.transit
+        )
         naive_s, naive = _timed(lambda: naive_balance(engine), 1)
         sql_stock = {(lot.site, lot.epc_class): lot.movements.expected for lot in final_reference}
         agree = all(
@@ -401,19 +420,25 @@ def run(events_count: int, repeat: int, backend: str) -> dict[str, Any]:
         "rollup_first_lots_s": round(first_lots_s, 3),
         "rollup_lots_s": round(rollup_lots_s, 3),
         "rollup_lots_after_1000_s": round(after_lots_s, 3),
+        "rollup_full_s": round(rollup_full_s, 3),
         "rollup_full_after_1000_s": round(after_full_s, 3),
+        "rollup_full_after_1000_cpu_s": round(after_full_cpu_s, 3),
+        "final_reference_full_s": round(final_reference_full_s, 3),
         "lots_speedup_after_1000": round(reference_lots_s / after_lots_s, 1) if after_lots_s else None,
         "full_speedup_after_1000": round(reference_full_s / after_full_s, 1) if after_full_s else None,
         "naive_loop_s": round(naive_s, 3),
         "lot_rows": len(lots),
         "transit_issues": len(report.transit),
+        "transit_issues_at_end": len(final_report.transit),
         "rollup_agrees": rollup_agrees,
+        "report_agrees": report_agrees,
         "naive_agrees": agree,
         "target_s": 2.0,
         "repeat": repeat,
         "python": sys.version.split()[0],
         "machine": platform.platform(),
         "cpus": os.cpu_count(),
+        "load_average_at_start": load_at_start,
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
 

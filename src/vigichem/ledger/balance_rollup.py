@@ -123,7 +123,8 @@ def declarations(connection: Connection) -> list[tuple[str, str]]:
     rolled = (
         select(*columns)
         .select_from(balance_declarations.join(with_document, events.c.seq == balance_declarations.c.seq))
-        .order_by(events.c.seq)
+        # Ordered by the declarations' own key: ordering by the events' would scan the whole log.
+        .order_by(balance_declarations.c.seq)
     )
     recent = (
         select(*columns)

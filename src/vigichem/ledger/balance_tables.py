@@ -19,11 +19,14 @@ aggregates each ``seq`` once into these tables and the balance reads them instea
 * ``ledger_transit_rows`` (migration ``0006``): one row per shipment quantity row with a destination
   location (``side`` 0, keyed by its *destination* group) and per receipt quantity row (``side`` 1, keyed
   by its site's group), with its ``rank`` in its group and side ((eventTime, seq, ordinal) order, withdrawn
-  events included) and, for shipments, the ``status`` of its pairing with the receipt of the same rank:
-  0 equal quantities, 1 different quantities, 2 no receipt of that rank (see
-  :mod:`vigichem.ledger.balance_transit`).
+  events included; see :mod:`vigichem.ledger.balance_transit`).
 * ``ledger_transit_totals`` (``0006``): per destination group the number and sum of the shipments to it
   (the receipts' are the ``received`` totals above).
+* ``ledger_transit_candidates`` (``0006``): per destination group and rank, the shipment of that rank whose
+  receipt of the same rank is missing or has another quantity, with that receipt: the only pairs a transit
+  issue can come from, with what a report shows of them (hash IDs, times, quantities).
+* ``ledger_transit_changed`` (``0006``): scratch rows of one refresh (the groups it re-paired, from which
+  rank), emptied by the next.
 
 No foreign keys: these tables are derived data, rebuilt from the ledger by emptying them (the state row
 back to 0), and a key check per row would slow the roll-up of a bulk load.
@@ -57,6 +60,8 @@ __all__ = [
     "balance_rows",
     "balance_state",
     "balance_totals",
+    "transit_candidates",
+    "transit_changed",
     "transit_rows",
     "transit_totals",
 ]
@@ -123,7 +128,9 @@ balance_declarations = Table(
 )
 
 SHIPMENT = 0
+"""``ledger_transit_rows.side`` of a shipment."""
 RECEIPT = 1
+"""``ledger_transit_rows.side`` of a receipt."""
 
 transit_rows = Table(
     "ledger_transit_rows",
@@ -136,10 +143,8 @@ transit_rows = Table(
     Column("event_time", DateTime, nullable=False),
     Column("qty", Float, nullable=False),
     Column("rank", Integer, nullable=False),
-    Column("status", SmallInteger, nullable=True),
     Index("ix_ledger_transit_rows_group_rank", "group_id", "side", "rank"),
     Index("ix_ledger_transit_rows_group_time", "group_id", "side", "event_time"),
-    Index("ix_ledger_transit_rows_status", "status"),
 )
 
 transit_totals = Table(
@@ -148,4 +153,27 @@ transit_totals = Table(
     Column("group_id", Integer, primary_key=True, autoincrement=False),
     Column("qty", Float, nullable=False),
     Column("rows", BigInteger, nullable=False),
+)
+
+transit_candidates = Table(
+    "ledger_transit_candidates",
+    metadata,
+    Column("group_id", Integer, primary_key=True, autoincrement=False),
+    Column("rank", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("ordinal", Integer, nullable=False),
+    Column("origin_group_id", Integer, nullable=True),
+    Column("shipment_event", Text, nullable=False),
+    Column("shipped_at", DateTime, nullable=False),
+    Column("shipped_quantity", Float, nullable=False),
+    Column("receipt_event", Text, nullable=True),
+    Column("received_at", DateTime, nullable=True),
+    Column("received_quantity", Float, nullable=True),
+)
+
+transit_changed = Table(
+    "ledger_transit_changed",
+    metadata,
+    Column("group_id", Integer, primary_key=True, autoincrement=False),
+    Column("from_rank", Integer, nullable=False),
 )

@@ -14,13 +14,14 @@ Here the same pairing is kept up to date by the roll-up's refresh (:func:`roll_t
   balance's group ids: the destination's for a shipment, the site's for a receipt);
 * its ``rank`` in its group and side is set; rows that arrive in time order only rank themselves, an
   earlier-dated row re-ranks the rows of its group and side from its time on (one statement);
-* each shipment whose rank or whose receipt of the same rank changed gets its ``status`` again: 0 the
-  receipt's quantity is equal, 1 it differs, 2 no receipt has that rank.
+* the pairs of a group from the first rank that moved on either side are paired again, and those whose
+  receipt is missing or has another quantity are kept, with what a report shows of both events, in
+  ``ledger_transit_candidates`` (the pairs with equal quantities never make an issue).
 
 A balance (:func:`rollup_transit_rows`) then reads the per-group totals (``ledger_transit_totals`` for
-shipments, the ``received`` totals of the balance for receipts) to tell the groups that disagree, and only
-the shipments whose status is not 0, with their receipt of the same rank: the rows from which
-:func:`vigichem.ledger.balance.transit_issues` can report something. Groups touched by an error
+shipments, the ``received`` totals of the balance for receipts) to tell the groups that disagree, and the
+candidates of those groups: the rows from which :func:`vigichem.ledger.balance.transit_issues` can report
+something, a few columns each from one small table. Groups touched by an error
 declaration (the withdrawn events count in the stored ranks) and a balance confined to one origin site
 (``--site``: the reference ranks only that site's shipments) are paired again in Python from the stored
 rows of the groups concerned. ``docs/balance.md`` ("Transit") describes both paths.
@@ -35,13 +36,14 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     and_,
-    case,
+    delete,
     exists,
     false,
     func,
     insert,
     literal,
     null,
+    or_,
     select,
     update,
 )
@@ -60,19 +62,14 @@ from vigichem.ledger.balance_tables import (
     balance_groups,
     balance_rows,
     balance_totals,
+    transit_candidates,
+    transit_changed,
     transit_rows,
     transit_totals,
 )
 from vigichem.ledger.db import events, quantities, sources
 
-__all__ = ["DIFFERENT", "EQUAL", "NOT_PAIRED", "roll_transit", "rollup_transit_rows"]
-
-EQUAL = 0
-"""Status of a shipment whose receipt of the same rank has the same quantity (never a transit issue)."""
-DIFFERENT = 1
-"""Status of a shipment whose receipt of the same rank has another quantity (a mismatch candidate)."""
-NOT_PAIRED = 2
-"""Status of a shipment that no receipt of its group has the rank of (not received, yet or at all)."""
+__all__ = ["roll_transit", "rollup_transit_rows"]
 
 _CHUNK = 500
 """Ids per IN list (SQLite's and drivers' parameter limits; thousands of groups may be concerned)."""
@@ -132,7 +129,7 @@ def roll_transit(connection: Connection, start: int, end: int, on_postgresql: bo
             ["site", "epc_class", "unit"], select(fresh.c.site, fresh.c.epc_class, fresh.c.unit).where(~known)
         )
     )
-    columns = ["seq", "ordinal", "side", "group_id", "origin_group_id", "event_time", "qty", "rank", "status"]
+    columns = ["seq", "ordinal", "side", "group_id", "origin_group_id", "event_time", "qty", "rank"]
     origin = balance_rows.alias("origin_row")
     to_group = and_(
         balance_groups.c.site == unindexed(destination.c.destination),
@@ -149,7 +146,6 @@ def roll_transit(connection: Connection, start: int, end: int, on_postgresql: bo
             events.c.event_time,
             QUANTITY,
             literal(-1),
-            literal(NOT_PAIRED),
         )
         .select_from(
             shipped_from.join(balance_groups, to_group).outerjoin(
@@ -173,8 +169,12 @@ def roll_transit(connection: Connection, start: int, end: int, on_postgresql: bo
         balance_rows.c.event_time,
         balance_rows.c.qty,
         literal(-1),
-        null(),
-    ).where(balance_rows.c.seq >= start, balance_rows.c.seq < end, balance_rows.c.category == "received")
+    ).where(
+        balance_rows.c.seq >= start,
+        balance_rows.c.seq < end,
+        # unindexed(): the seq range (primary key) is the way in, not every receipt of the category index.
+        unindexed(balance_rows.c.category) == "received",
+    )
     connection.execute(insert(transit_rows).from_select(columns, receipts))
     sums = (
         select(transit_rows.c.group_id, func.sum(transit_rows.c.qty).label("qty"), func.count().label("rows"))
@@ -246,31 +246,72 @@ def _rerank(connection: Connection, start: int, end: int) -> None:
         .values(rank=ranked.c.new_rank)
     )
     # A shipment's pairing changes only from the first rank that moved on either side of its group.
-    changed = (
-        select(starts.c.group_id, func.min(starts.c.base).label("from_rank"))
-        .group_by(starts.c.group_id)
-        .subquery("changed")
-    )
-    receipt = transit_rows.alias("receipt_row")
-    # Exact equality: a status of DIFFERENT is only a candidate, the tolerance is applied on reading.
-    paired = (
-        select(case((receipt.c.qty == transit_rows.c.qty, literal(EQUAL)), else_=literal(DIFFERENT)))
-        .where(
-            receipt.c.group_id == transit_rows.c.group_id,
-            receipt.c.side == RECEIPT,
-            receipt.c.rank == transit_rows.c.rank,
-        )
-        .scalar_subquery()
-    )
+    connection.execute(delete(transit_changed))
+    changed = select(starts.c.group_id, func.min(starts.c.base)).group_by(starts.c.group_id)
+    connection.execute(insert(transit_changed).from_select(["group_id", "from_rank"], changed))
     connection.execute(
-        update(transit_rows)
-        .where(
-            transit_rows.c.group_id == changed.c.group_id,
-            transit_rows.c.side == SHIPMENT,
-            transit_rows.c.rank >= changed.c.from_rank,
+        delete(transit_candidates).where(
+            exists().where(
+                transit_changed.c.group_id == transit_candidates.c.group_id,
+                transit_candidates.c.rank >= transit_changed.c.from_rank,
+            )
         )
-        .values(status=func.coalesce(paired, literal(NOT_PAIRED)))
     )
+    shipment = transit_rows.alias("shipment")
+    receipt = transit_rows.alias("receipt")
+    shipment_event = events.alias("shipment_event")
+    receipt_event = events.alias("receipt_event")
+    pairs = (
+        select(
+            shipment.c.group_id,
+            shipment.c.rank,
+            shipment.c.seq,
+            shipment.c.ordinal,
+            shipment.c.origin_group_id,
+            shipment_event.c.hash_id,
+            shipment.c.event_time,
+            shipment.c.qty,
+            receipt_event.c.hash_id,
+            receipt.c.event_time,
+            receipt.c.qty,
+        )
+        .select_from(
+            transit_changed.join(
+                shipment,
+                and_(
+                    shipment.c.group_id == transit_changed.c.group_id,
+                    shipment.c.side == SHIPMENT,
+                    shipment.c.rank >= transit_changed.c.from_rank,
+                ),
+            )
+            .join(shipment_event, shipment_event.c.seq == shipment.c.seq)
+            .outerjoin(
+                receipt,
+                and_(
+                    receipt.c.group_id == shipment.c.group_id,
+                    receipt.c.side == RECEIPT,
+                    receipt.c.rank == shipment.c.rank,
+                ),
+            )
+            .outerjoin(receipt_event, receipt_event.c.seq == receipt.c.seq)
+        )
+        # Exact inequality: a candidate only; the report's tolerance is applied when reading.
+        .where(or_(receipt.c.seq.is_(None), receipt.c.qty != shipment.c.qty))
+    )
+    columns = [
+        "group_id",
+        "rank",
+        "seq",
+        "ordinal",
+        "origin_group_id",
+        "shipment_event",
+        "shipped_at",
+        "shipped_quantity",
+        "receipt_event",
+        "received_at",
+        "received_quantity",
+    ]
+    connection.execute(insert(transit_candidates).from_select(columns, pairs))
 
 
 def _add_totals(on_postgresql: bool) -> Any:
@@ -356,58 +397,32 @@ def _open_groups(connection: Connection) -> set[int]:
 
 
 def _stored(connection: Connection, groups: dict[int, Group]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """The shipments with status not ``EQUAL`` in groups that disagree, with their receipt of that rank."""
+    """The stored candidates of the groups that disagree (see :func:`_open_groups`)."""
     open_groups = _open_groups(connection)
     if not open_groups:
         return []
-    shipment = transit_rows.alias("shipment")
-    receipt = transit_rows.alias("receipt")
-    shipment_event = events.alias("shipment_event")
-    receipt_event = events.alias("receipt_event")
-    query = select(
-        shipment.c.seq,
-        shipment.c.ordinal,
-        shipment.c.group_id,
-        shipment.c.origin_group_id,
-        shipment.c.event_time,
-        shipment.c.qty,
-        shipment_event.c.hash_id,
-        receipt.c.event_time.label("received_at"),
-        receipt.c.qty.label("received_quantity"),
-        receipt_event.c.hash_id.label("receipt_event"),
-    ).select_from(
-        shipment.join(shipment_event, shipment_event.c.seq == shipment.c.seq)
-        .outerjoin(
-            receipt,
-            and_(
-                receipt.c.group_id == shipment.c.group_id,
-                receipt.c.side == RECEIPT,
-                receipt.c.rank == shipment.c.rank,
-            ),
-        )
-        .outerjoin(receipt_event, receipt_event.c.seq == receipt.c.seq)
-    )
-    query = query.where(shipment.c.status > EQUAL, shipment.c.side == SHIPMENT)
     found = []
-    for r in connection.execute(query):
-        if r.group_id not in open_groups:
+    for r in connection.execute(select(transit_candidates)):
+        group_id = r.group_id
+        if group_id not in open_groups:
             continue
-        destination, epc_class, unit = groups[r.group_id]
+        destination, epc_class, unit = groups[group_id]
+        origin = r.origin_group_id
         found.append(
             (
-                (r.event_time, r.hash_id, r.seq, r.ordinal),
+                (r.shipped_at, r.shipment_event, r.seq, r.ordinal),
                 {
-                    "shipment_event": r.hash_id,
-                    "shipped_at": r.event_time,
-                    "origin": groups[r.origin_group_id][0] if r.origin_group_id is not None else None,
+                    "shipment_event": r.shipment_event,
+                    "shipped_at": r.shipped_at,
+                    "origin": None if origin is None else groups[origin][0],
                     "destination": destination,
                     "epc_class": epc_class,
                     "unit": unit,
-                    "shipped_quantity": float(r.qty),
+                    "shipped_quantity": r.shipped_quantity,
                     "receipt_event": r.receipt_event,
                     "received_at": r.received_at,
-                    "received_quantity": None if r.received_quantity is None else float(r.received_quantity),
-                    "group_id": r.group_id,
+                    "received_quantity": r.received_quantity,
+                    "group_id": group_id,
                 },
             )
         )

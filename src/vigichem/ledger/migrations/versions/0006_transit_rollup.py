@@ -53,14 +53,12 @@ def upgrade() -> None:
         sa.Column("event_time", sa.DateTime, nullable=False),
         sa.Column("qty", sa.Float, nullable=False),
         sa.Column("rank", sa.Integer, nullable=False),
-        sa.Column("status", sa.SmallInteger, nullable=True),
         sa.PrimaryKeyConstraint("seq", "ordinal", name="pk_ledger_transit_rows"),
     )
     op.create_index("ix_ledger_transit_rows_group_rank", "ledger_transit_rows", ["group_id", "side", "rank"])
     op.create_index(
         "ix_ledger_transit_rows_group_time", "ledger_transit_rows", ["group_id", "side", "event_time"]
     )
-    op.create_index("ix_ledger_transit_rows_status", "ledger_transit_rows", ["status"])
     op.create_table(
         "ledger_transit_totals",
         sa.Column("group_id", sa.Integer, autoincrement=False, nullable=False),
@@ -68,12 +66,34 @@ def upgrade() -> None:
         sa.Column("rows", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("group_id", name="pk_ledger_transit_totals"),
     )
+    op.create_table(
+        "ledger_transit_candidates",
+        sa.Column("group_id", sa.Integer, autoincrement=False, nullable=False),
+        sa.Column("rank", sa.Integer, autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("ordinal", sa.Integer, nullable=False),
+        sa.Column("origin_group_id", sa.Integer, nullable=True),
+        sa.Column("shipment_event", sa.Text, nullable=False),
+        sa.Column("shipped_at", sa.DateTime, nullable=False),
+        sa.Column("shipped_quantity", sa.Float, nullable=False),
+        sa.Column("receipt_event", sa.Text, nullable=True),
+        sa.Column("received_at", sa.DateTime, nullable=True),
+        sa.Column("received_quantity", sa.Float, nullable=True),
+        sa.PrimaryKeyConstraint("group_id", "rank", name="pk_ledger_transit_candidates"),
+    )
+    op.create_table(
+        "ledger_transit_changed",
+        sa.Column("group_id", sa.Integer, autoincrement=False, nullable=False),
+        sa.Column("from_rank", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("group_id", name="pk_ledger_transit_changed"),
+    )
     _restart_rollup()
 
 
 def downgrade() -> None:
     """Drop the transit roll-up tables (the balance roll-up of ``0005`` does not need them)."""
-    op.drop_index("ix_ledger_transit_rows_status", "ledger_transit_rows")
+    op.drop_table("ledger_transit_changed")
+    op.drop_table("ledger_transit_candidates")
     op.drop_index("ix_ledger_transit_rows_group_time", "ledger_transit_rows")
     op.drop_index("ix_ledger_transit_rows_group_rank", "ledger_transit_rows")
     op.drop_table("ledger_transit_totals")
