@@ -5,17 +5,19 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, inspect, select, text
 
 from tests.ledger.conftest import make_document, shipment_event
 from vigichem.errors import InvalidInput, NotFound
 from vigichem.ledger import merkle
 from vigichem.ledger.checkpoints import signature_valid
-from vigichem.ledger.db import epcs, events, quantities, sources
+from vigichem.ledger.db import create_engine_from_url, epcs, events, migrate, quantities, sources
 from vigichem.ledger.node import KEY_FILE, Node, init_node, load_node
-from vigichem.ledger.service import capture
+from vigichem.ledger.service import capture, prepare
+from vigichem.ledger.store import LedgerStore
 from vigichem.settings import Settings
 
 
@@ -102,3 +104,82 @@ def test_init_refuses_bad_identity(tmp_path: Path) -> None:
         init_node(tmp_path / "x", "Node", "France")
     with pytest.raises(InvalidInput, match="empty"):
         init_node(tmp_path / "y", "  ", "FR")
+
+
+def _child_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        return [
+            tuple(row)
+            for table in (quantities, epcs, sources)
+            for row in connection.execute(select(table).order_by(*table.primary_key.columns))
+        ]
+
+
+def test_every_child_row_has_its_event(node: Node) -> None:
+    # The child tables have no foreign key since revision 0007: the append alone keeps them consistent.
+    document = make_document(4)
+    document["epcisBody"]["eventList"][1]["epcList"] = ["urn:epc:id:sgtin:0614141.107346.2018"]
+    capture(node.store, document, signer=node.signer)
+    capture(node.store, make_document(6), signer=node.signer)  # 3 duplicates (event 1 differs), 3 new
+    with node.engine.connect() as connection:
+        event_seqs = set(connection.execute(select(events.c.seq)).scalars())
+        for table in (quantities, epcs, sources):
+            child_seqs = set(connection.execute(select(table.c.seq)).scalars())
+            assert child_seqs and child_seqs <= event_seqs, table.name
+    assert event_seqs == set(range(7))
+
+
+def test_revision_0007_drops_the_child_foreign_keys_and_keeps_the_rows(database_url: str) -> None:
+    engine = create_engine_from_url(database_url)
+    try:
+        migrate(engine, "0006")
+        store = LedgerStore(engine)
+        document = make_document(3)
+        document["epcisBody"]["eventList"][0]["epcList"] = ["urn:epc:id:sgtin:0614141.107346.2018"]
+        indexed, meta = prepare(document)
+        store.append(indexed, meta)
+        before = _child_rows(engine)
+        assert len(before) == 3 + 1 + 6  # quantities, EPCs, sources
+
+        def foreign_keys() -> dict[str, list[Any]]:
+            inspector = inspect(engine)
+            return {t.name: inspector.get_foreign_keys(t.name) for t in (quantities, epcs, sources)}
+
+        assert all(len(keys) == 1 for keys in foreign_keys().values())
+        migrate(engine, "0007")
+        assert all(keys == [] for keys in foreign_keys().values())
+        assert _child_rows(engine) == before
+        if engine.dialect.name == "sqlite":  # the rebuilt tables keep their clustered primary key
+            with engine.connect() as connection:
+                definitions = connection.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE name IN (:a, :b, :c)"),
+                    {"a": quantities.name, "b": epcs.name, "c": sources.name},
+                ).all()
+            assert len(definitions) == 3
+            assert all(sql.rstrip().endswith("WITHOUT ROWID") for _, sql in definitions)
+        with engine.connect() as connection:
+            index_names = {
+                ix["name"]
+                for t in (quantities, epcs, sources)
+                for ix in inspect(connection).get_indexes(t.name)
+            }
+        assert {"ix_ledger_quantities_epc_class", "ix_ledger_epcs_epc", "ix_ledger_sources_id"} <= index_names
+        store.append(*prepare(make_document(2, start=3)))  # the append goes on as before
+        _downgrade(engine, "0006")
+        assert all(len(keys) == 1 for keys in foreign_keys().values())
+        assert len(_child_rows(engine)) == len(before) + 2 * 3
+        migrate(engine)
+        assert all(keys == [] for keys in foreign_keys().values())
+    finally:
+        engine.dispose()
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "vigichem.ledger:migrations")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
