@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import statistics
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
@@ -97,7 +96,10 @@ class DetectionState:
         values = self._by_type.get((customer_type, product))
         if not values:
             return None, 0
-        return statistics.median(values), len(values)
+        # statistics.median's own steps on a list that is kept sorted (it would sort a copy first).
+        n = len(values)
+        middle = values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+        return middle, n
 
     def delivery_parties(self, delivery_ref: str, since: dt.datetime) -> dict[str, tuple[dt.datetime, str]]:
         """Parties with deliveries to ``delivery_ref`` at or after ``since``: party → (time, hash ID)."""

@@ -113,7 +113,8 @@ class DetectionEngine:
         # The transit rows of the ledger, kept between scans: each scan reads only the rows stored since.
         self._transit = TransitTracker(engine) if engine is not None else None
         # The rules that can find something in each kind of event (Rule.event_kinds), in pack order.
-        self._rules_by_kind: dict[str, list[Rule]] = {}
+        # With each rule: whether it also reads the ledger (a LedgerRule, with a database).
+        self._rules_by_kind: dict[str, list[tuple[Rule, bool]]] = {}
 
     # ---- one event ------------------------------------------------------------------------------------
     def process(self, hash_id: str, event: Any, context: Any = None) -> list[Alert]:
@@ -134,12 +135,15 @@ class DetectionEngine:
         rules = self._rules_by_kind.get(facts.kind)
         if rules is None:
             rules = self._rules_by_kind[facts.kind] = [
-                r for r in self.rules if r.event_kinds is None or facts.kind in r.event_kinds
+                (r, isinstance(r, LedgerRule) and self.engine is not None)
+                for r in self.rules
+                if r.event_kinds is None or facts.kind in r.event_kinds
             ]
-        for rule in rules:
+        for rule, on_ledger in rules:
             try:
                 findings = rule.check(facts, self.state)
-                if isinstance(rule, LedgerRule) and self.engine is not None:
+                if on_ledger:
+                    assert isinstance(rule, LedgerRule) and self.engine is not None
                     findings = findings + rule.on_event(self.engine, facts, self.state)
             except (VigichemError, ValueError, KeyError, TypeError, ArithmeticError) as error:
                 # A rule that cannot judge one event must not stop detection: the skip is reported.

@@ -64,6 +64,14 @@ class Rule:
         self.jurisdiction = jurisdiction
         self.severity = Severity(config.severity)
         self.params = {name: config.number(name) for name in self.numbers}
+        self._names: dict[str, frozenset[str]] = {}
+
+    def names(self, name: str) -> frozenset[str]:
+        """A list-of-names parameter (``RuleConfig.names``), read once: rules ask for it at every sale."""
+        found = self._names.get(name)
+        if found is None:
+            found = self._names[name] = self.config.names(name)
+        return found
 
     @classmethod
     def check_params(cls, config: RuleConfig) -> tuple[str, str] | None:

@@ -70,7 +70,7 @@ class SaleIndicator(Rule):
             found.append(("no_id", "the buyer did not show an identity document", {}))
         if facts.stated_end_use is None or not facts.stated_end_use.strip():
             found.append(("no_end_use", "the buyer stated no end use for a regulated substance", {}))
-        company = facts.customer_type in self.config.names("company_types")
+        company = facts.customer_type in self.names("company_types")
         if company and facts.delivery_type in ("private_address", "po_box"):
             where = "a PO box" if facts.delivery_type == "po_box" else "a private address"
             found.append(

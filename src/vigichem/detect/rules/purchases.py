@@ -34,6 +34,11 @@ def _finding(
     )
 
 
+def _name(facts: EventFacts, substance: str) -> str:
+    """A substance's display name, looked up only when a finding quotes it."""
+    return facts.substance_names().get(substance, substance)
+
+
 def _current(facts: EventFacts) -> Purchase:
     return Purchase(facts.hash_id, facts.event_time, facts.site, facts.customer_type, facts.regulated_kg())
 
@@ -55,7 +60,6 @@ class SplitPurchase(Rule):
         level = self.params["max_single_kg"]
         since = facts.event_time - dt.timedelta(days=self.params["window_days"])
         history = [*state.purchases(facts.party_ref, since), _current(facts)]
-        names = facts.substance_names()
         findings = []
         for substance, amount in facts.regulated_kg().items():
             if amount >= level:
@@ -75,7 +79,7 @@ class SplitPurchase(Rule):
                     facts.party_ref,
                     small,
                     facts,
-                    f"{len(small)} purchases of {names.get(substance, substance)} {where} within "
+                    f"{len(small)} purchases of {_name(facts, substance)} {where} within "
                     f"{self.params['window_days']:g} days, each below {level:g} kg, total {total:.3g} kg",
                     {
                         "substance": substance,
@@ -120,7 +124,7 @@ class UnusualCombination(Rule):
         """Fire when this purchase brings the buyer's distinct regulated substances to the minimum."""
         if facts.kind != "sale" or not facts.party_ref:
             return []
-        if facts.customer_type not in self.config.names("customer_types"):
+        if facts.customer_type not in self.names("customer_types"):
             return []
         current = set(facts.regulated_kg())
         since = facts.event_time - dt.timedelta(days=self.params["window_days"])
