@@ -157,12 +157,12 @@ def _print_capture(console: Console, report: dict[str, Any], output: OutputForma
 def verify_command(
     output: FormatOption = OutputFormat.table,
     workers: Annotated[
-        int, typer.Option(help="Processes recomputing hash IDs (0: one per spare CPU).", min=0)
+        int, typer.Option(help="Processes checking the ledger in parallel (0: one per CPU).", min=0)
     ] = 0,
 ) -> None:
     """Recompute the whole ledger from storage; exit 1 naming the first event that does not verify."""
     with opened_node(require_key=False) as node:
-        report = service.verify(node.store, node.identity.public_key, workers=workers or default_workers())
+        report = service.verify(node.store, node.identity.public_key, workers=workers or None)
     if output is OutputFormat.json:
         typer.echo(json.dumps(report.to_dict()))
     elif report.ok:

@@ -116,10 +116,11 @@ def capture(
     return store.append(indexed, meta, signer)
 
 
-def verify(store: LedgerStore, public_key: bytes, *, workers: int = 1) -> VerifyReport:
+def verify(store: LedgerStore, public_key: bytes, *, workers: int | None = None) -> VerifyReport:
     """Recompute every hash ID, leaf, position and root from storage; name the first discrepancy.
 
-    ``workers`` > 1 recomputes hash IDs in that many processes (the costly part over millions of events).
+    ``workers``: processes checking seq ranges in parallel (None: one per CPU for a ledger of more than one
+    chunk; 1: this process only). See :mod:`vigichem.ledger.verification`.
     """
     return verify_store(store, public_key, ledger_hash_ids, workers=workers)
 

@@ -1,11 +1,12 @@
 """Recompute the ledger from storage and name the first event that does not verify.
 
-Checks, streaming the events in seq order (memory stays flat over millions of events):
+Checks, in seq order (memory stays flat over millions of events):
 
 1. every checkpoint's Ed25519 signature, under the node's public key;
 2. ``seq`` is gap-free from 0 (a gap: the event at that seq was **deleted**);
 3. each event's hash ID, recomputed from its stored JSON and its document's ``@context``, equals the stored
-   ``hash_id``, and ``leaf_hash`` is the leaf hash of that ID (otherwise the row was **modified**);
+   ``hash_id``, and ``leaf_hash`` is the leaf hash of that ID (otherwise the row was **modified**; stored
+   JSON that no longer reads as an event is **modified** too);
 4. each event sits where its capture put it: the capture record (``ledger_documents``: first seq and count)
    says which document and position each seq holds. A row of unknown origin was **inserted**; rows shifted
    up or down mean an insertion or deletion in the middle (told apart by the row count); otherwise the row
@@ -15,36 +16,89 @@ Checks, streaming the events in seq order (memory stays flat over millions of ev
 6. no event lies beyond the log state and no signed checkpoint is longer than the stored log.
 
 The first discrepancy is reported with its kind, seq and hash ID.
+
+**Two passes, one answer.** The *sequential walk* (:class:`_Walk`) is the reference: row after row, it
+applies checks 2–5 and names the discrepancy. The *fast pass* splits ``seq`` into aligned chunks of
+``chunk_size`` (a power of two) and checks each chunk as a whole: its rows must be exactly seq ``lo..hi-1``,
+each at its captured place, each hash ID and leaf hash recomputed equal. A clean chunk returns only the
+Merkle subtree hashes the walk needs (its frontier, and the partial frontiers at checkpoint sizes inside
+it), so the parent checks the signed roots without touching a row. Chunks run in worker processes, each
+with its own database connection reading its own ``seq`` range (``workers``; by default one per CPU), or
+in this process. At the first chunk that is not clean, or the first signed root that differs, the walk
+takes over row by row from that point with exactly the state a walk from seq 0 would have had there, so
+the report (kind, seq, hash ID, message, tree size, root, checkpoints counted) is the walk's.
+
+**Snapshot.** Every read of this process goes through one snapshot. On PostgreSQL the workers import that
+very snapshot (``pg_export_snapshot`` / ``SET TRANSACTION SNAPSHOT``). On SQLite a worker opens its own
+read transaction (WAL allows any number of readers beside a writer) and reads only seqs up to the largest
+one of the snapshot, so captures committing meanwhile, which only append, are not seen; should a worker
+ever read something else, its chunk is not clean and the walk re-reads that range in the snapshot.
 """
 
 from __future__ import annotations
 
 import bisect
 import gc
+import hashlib
 import json
+import os
+import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, create_engine, func, select
+from sqlalchemy.pool import NullPool
 
+from vigichem.errors import InvalidInput
 from vigichem.ledger.checkpoints import append_to_frontier, frontier_root, signature_valid
-from vigichem.ledger.merkle import event_leaf_hash
+from vigichem.ledger.db import create_engine_from_url, events, is_postgresql, is_sqlite
+from vigichem.ledger.merkle import event_leaf_hash, node_hash
 from vigichem.ledger.models import Checkpoint, Discrepancy, DiscrepancyKind, VerifyReport
 from vigichem.ledger.store import LedgerStore, VerifyRow
 
-__all__ = ["HashFunction", "gc_paused", "verify_store"]
+__all__ = [
+    "CHUNK_SIZE",
+    "HashFunction",
+    "default_verify_workers",
+    "gc_paused",
+    "reference_verify_store",
+    "verify_store",
+]
 
 HashFunction = Callable[[dict[str, Any]], list[str]]
 """Hash IDs of a parsed EPCISDocument's events, in document order (``event_hash_ids``)."""
+
+CHUNK_SIZE = 1 << 14
+"""Rows per chunk of the fast pass: a power of two (chunks are aligned Merkle subtrees); about 10 MB of
+stored JSON, a fraction of a second of work, and enough chunks at 1M events (61) to keep workers even."""
+
+_sha256 = hashlib.sha256
+_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
+_ROW_COLUMNS = (
+    events.c.seq,
+    events.c.hash_id,
+    events.c.leaf_hash,
+    events.c.event_json,
+    events.c.document_id,
+    events.c.document_index,
+)
 
 
 class _Found(Exception):
     def __init__(self, discrepancy: Discrepancy) -> None:
         super().__init__(discrepancy.message)
         self.discrepancy = discrepancy
+
+
+class _Unhashable(str):
+    """A recomputed "hash ID" standing for stored JSON that does not read or hash as an event (never equal
+    to a stored hash ID, which starts with ``ni:///``)."""
+
+    __slots__ = ()
 
 
 class _Positions:
@@ -70,6 +124,29 @@ class _Positions:
             return None
         return placed[0] + index
 
+    def runs(self, lo: int, hi: int) -> list[tuple[int | None, int, int, int]]:
+        """``expected`` for seqs ``lo..hi-1`` as runs ``(document id or None, its first seq, start, end)``.
+
+        Within a run every seq has the same expected document (None: no capture accounts for it), and its
+        index is ``seq - first``; a run of a document ends at its count or where a later capture starts.
+        """
+        out: list[tuple[int | None, int, int, int]] = []
+        starts = self.starts
+        seq = lo
+        while seq < hi:
+            after = bisect.bisect_right(starts, seq)  # expected(x) uses ordered[after - 1] for x up to end
+            end = min(hi, starts[after]) if after < len(starts) else hi
+            covered = seq
+            if after:
+                first, count, doc_id = self.ordered[after - 1]
+                covered = max(seq, min(end, first + count))
+                if covered > seq:
+                    out.append((doc_id, first, seq, covered))
+            if covered < end:
+                out.append((None, 0, covered, end))
+            seq = end
+        return out
+
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
@@ -90,62 +167,105 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _rehash(pairs: list[tuple[int, str]], contexts: dict[int, Any], hash_ids: HashFunction) -> list[str]:
+# -- reading JSON exactly as json.loads does, a little cheaper --------------------------------------------
+
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _loads(text: Any) -> Any:
+    """``json.loads(text)``, skipping its wrapper for the usual case.
+
+    ``json.loads`` is ``JSONDecoder().decode``: skip leading white space, ``scan_once`` from there, skip
+    trailing white space, refuse anything left. Text that starts with a value and ends where the value ends
+    gives the same value from ``scan_once`` alone; anything else (white space, extra data, bytes, errors)
+    goes through ``json.loads`` itself, so the result, or the error, is always ``json.loads``'s.
+    """
+    if type(text) is str:
+        try:
+            value, end = _scan_once(text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            if end == len(text):
+                return value
+    return json.loads(text)
+
+
+# -- the sequential walk (the reference) -------------------------------------------------------------------
+
+
+def _rehash(pairs: list[tuple[int, Any]], contexts: dict[int, Any], hash_ids: HashFunction) -> list[str]:
     """Recompute hash IDs of (document id, event JSON) pairs, one call per run from the same document."""
     with gc_paused():
-        return _rehash_runs(pairs, contexts, hash_ids)
+        out: list[str] = []
+        start = 0
+        while start < len(pairs):
+            document_id = pairs[start][0]
+            end = start
+            while end < len(pairs) and pairs[end][0] == document_id:
+                end += 1
+            out.extend(
+                _rehash_run([text for _doc, text in pairs[start:end]], contexts.get(document_id), hash_ids)
+            )
+            start = end
+        return out
 
 
-def _rehash_runs(pairs: list[tuple[int, str]], contexts: dict[int, Any], hash_ids: HashFunction) -> list[str]:
+def _rehash_run(texts: list[Any], context: Any, hash_ids: HashFunction) -> list[str]:
+    try:
+        return hash_ids(_document([_loads(text) for text in texts], context))
+    except Exception:  # stored JSON can be anything: find which events fail, one by one
+        pass
     out: list[str] = []
-    start = 0
-    while start < len(pairs):
-        document_id = pairs[start][0]
-        end = start
-        while end < len(pairs) and pairs[end][0] == document_id:
-            end += 1
-        batch = [json.loads(event_json) for _doc, event_json in pairs[start:end]]
-        document: dict[str, Any] = {"type": "EPCISDocument", "epcisBody": {"eventList": batch}}
-        context = contexts.get(document_id)
-        if context is not None:
-            document["@context"] = context
-        out.extend(hash_ids(document))
-        start = end
+    for text in texts:
+        try:
+            hashed = hash_ids(_document([_loads(text)], context))
+            out.append(hashed[0] if len(hashed) == 1 else _Unhashable("no single event"))
+        except Exception as error:  # any failure means the stored JSON is not an event
+            out.append(_Unhashable(f"{type(error).__name__}: {error}"[:200]))
     return out
 
 
-def _job(
-    rows: list[VerifyRow], documents: dict[int, tuple[int, int, Any]]
-) -> tuple[list[tuple[int, str]], dict[int, Any]]:
-    pairs = [(row.document_id, row.event_json) for row in rows]
-    contexts = {doc: documents[doc][2] for doc in {row.document_id for row in rows} if doc in documents}
-    return pairs, contexts
+def _document(event_list: list[Any], context: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {"type": "EPCISDocument", "epcisBody": {"eventList": event_list}}
+    if context is not None:
+        document["@context"] = context
+    return document
 
 
-def _hashed_batches(
-    store: LedgerStore,
-    documents: dict[int, tuple[int, int, Any]],
-    hash_ids: HashFunction,
-    batch_size: int,
-    workers: int,
-    connection: Connection,
-) -> Iterator[tuple[list[VerifyRow], list[str]]]:
-    """Stored rows in seq order with their recomputed hash IDs; hashing runs in ``workers`` processes."""
-    if workers <= 1:
-        for batch in store.iter_verify_rows(batch_size, connection):
-            yield batch, _rehash(*_job(batch, documents), hash_ids)
-        return
-    # Reading the next batches overlaps with hashing the previous ones; order is kept by the queue.
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        queue: deque[tuple[list[VerifyRow], Future[list[str]]]] = deque()
-        for batch in store.iter_verify_rows(batch_size, connection):
-            queue.append((batch, pool.submit(_rehash, *_job(batch, documents), hash_ids)))
-            if len(queue) > 2 * workers:
-                rows, future = queue.popleft()
-                yield rows, future.result()
-        while queue:
-            rows, future = queue.popleft()
-            yield rows, future.result()
+def _as_int(value: Any) -> int:
+    """A stored integer column; -1 (no document, no index) when the stored value is not an integer."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _verify_row(raw: Any) -> VerifyRow:
+    leaf = raw[2]
+    return VerifyRow(
+        int(raw[0]),
+        raw[1],
+        bytes(leaf) if isinstance(leaf, bytes | bytearray | memoryview) else b"",
+        raw[3],
+        _as_int(raw[4]),
+        _as_int(raw[5]),
+    )
+
+
+def _rows_from(connection: Connection, start: int, batch_size: int) -> Iterator[list[VerifyRow]]:
+    """Stored rows in seq order from seq ``start`` (-1: all of them), in batches, streamed."""
+    query = select(*_ROW_COLUMNS).order_by(events.c.seq)
+    if start >= 0:
+        query = query.where(events.c.seq >= start)
+    result = connection.execute(query, execution_options={"stream_results": True, "yield_per": batch_size})
+    for partition in result.partitions(batch_size):
+        yield [_verify_row(raw) for raw in partition]
+
+
+def _row_at(connection: Connection, seq: int) -> VerifyRow | None:
+    raw = connection.execute(select(*_ROW_COLUMNS).where(events.c.seq == seq)).first()
+    return None if raw is None else _verify_row(raw)
 
 
 def _found(kind: DiscrepancyKind, row: VerifyRow | None, message: str, seq: int | None = None) -> _Found:
@@ -193,119 +313,6 @@ def _check_position(
     )
 
 
-def verify_store(
-    store: LedgerStore,
-    public_key: bytes,
-    hash_ids: HashFunction,
-    batch_size: int = 5_000,
-    workers: int = 1,
-) -> VerifyReport:
-    """Recompute everything from storage; the report names the first discrepancy (see the module doc).
-
-    Every read goes through one snapshot, so captures committing meanwhile are simply not seen.
-    """
-    with store.snapshot() as connection:
-        return _verify_snapshot(store, connection, public_key, hash_ids, batch_size, workers)
-
-
-def _verify_snapshot(
-    store: LedgerStore,
-    connection: Connection,
-    public_key: bytes,
-    hash_ids: HashFunction,
-    batch_size: int,
-    workers: int,
-) -> VerifyReport:
-    signed = store.checkpoints(connection)
-    checked = 0
-    frontier: list[bytes] = []
-    size = 0
-    try:
-        for checkpoint in signed:
-            if not signature_valid(checkpoint, public_key):
-                raise _found(
-                    DiscrepancyKind.CHECKPOINT,
-                    None,
-                    f"the checkpoint of tree size {checkpoint.tree_size} signed at {checkpoint.time} has an "
-                    "invalid signature for this node's key",
-                    seq=checkpoint.tree_size,
-                )
-        by_size: dict[int, list[Checkpoint]] = {}
-        for checkpoint in signed:
-            by_size.setdefault(checkpoint.tree_size, []).append(checkpoint)
-        sizes = sorted(by_size)
-        contexts = store.document_contexts(connection)
-        positions = _Positions(contexts)
-        row_count = store.event_count(connection)
-        recorded_size, _recorded_root = store.log_state(connection)
-        previous: VerifyRow | None = None
-        last_checked_size = 0
-        checked += _check_roots(by_size, 0, frontier, 0)
-        # A root that fails at a checkpoint is held back for one row: an insertion or deletion shows at the
-        # next row's position, which names the event where the root can only name a range.
-        pending: _Found | None = None
-        for batch, recomputed in _hashed_batches(store, contexts, hash_ids, batch_size, workers, connection):
-            for row, hash_id in zip(batch, recomputed, strict=True):
-                try:
-                    _check_row(row, hash_id, size, previous, positions, row_count)
-                except _Found as found:
-                    if pending is None or (
-                        found.discrepancy.seq is not None and found.discrepancy.seq < size
-                    ):
-                        raise
-                    raise pending from None
-                if pending is not None:
-                    raise pending
-                size = append_to_frontier(frontier, size, (row.leaf_hash,))
-                if size in by_size:
-                    try:
-                        checked += _check_roots(by_size, size, frontier, last_checked_size)
-                    except _Found as found:
-                        pending = found
-                    last_checked_size = size
-                previous = row
-        if pending is not None:
-            raise pending
-        if size < positions.total:
-            raise _found(
-                DiscrepancyKind.DELETED,
-                None,
-                f"the event(s) captured at seq {size}..{positions.total - 1} are missing: deleted",
-                seq=size,
-            )
-        longest = sizes[-1] if sizes else 0
-        if longest > size:
-            raise _found(
-                DiscrepancyKind.DELETED,
-                None,
-                f"a signed checkpoint covers {longest} events but only {size} are stored: seq {size} "
-                f"onwards deleted",
-                seq=size,
-            )
-        if recorded_size != size:
-            raise _found(
-                DiscrepancyKind.INSERTED if size > recorded_size else DiscrepancyKind.DELETED,
-                previous,
-                f"the log state records {recorded_size} events but {size} are stored",
-            )
-    except _Found as found:
-        return VerifyReport(
-            ok=False,
-            tree_size=size,
-            root=frontier_root(frontier),
-            checkpoints_checked=checked,
-            discrepancy=found.discrepancy,
-            latest_checkpoint=signed[-1] if signed else None,
-        )
-    return VerifyReport(
-        ok=True,
-        tree_size=size,
-        root=frontier_root(frontier),
-        checkpoints_checked=checked,
-        latest_checkpoint=signed[-1] if signed else None,
-    )
-
-
 def _check_row(
     row: VerifyRow, hash_id: str, size: int, previous: VerifyRow | None, positions: _Positions, row_count: int
 ) -> None:
@@ -318,6 +325,13 @@ def _check_row(
             seq=size,
         )
     _check_position(row, previous, positions, row_count)
+    if isinstance(hash_id, _Unhashable):
+        raise _found(
+            DiscrepancyKind.MODIFIED,
+            row,
+            f"event at seq {row.seq} was modified: its stored JSON no longer reads as an event ({hash_id}); "
+            f"its recorded hash ID is {row.hash_id}",
+        )
     if hash_id != row.hash_id:
         raise _found(
             DiscrepancyKind.MODIFIED,
@@ -350,3 +364,439 @@ def _check_roots(by_size: dict[int, list[Checkpoint]], size: int, frontier: list
                 seq=since,
             )
     return len(expected)
+
+
+class _ChunkResult(NamedTuple):
+    """A clean chunk ``lo..hi-1``: its Merkle frontier, and its partial frontiers at checkpoint sizes."""
+
+    lo: int
+    hi: int
+    frontier: list[bytes]
+    cuts: dict[int, list[bytes]]
+
+
+class _Walk:
+    """The verifier's state after the rows so far: the reference walk, and what clean chunks hand it."""
+
+    def __init__(self, by_size: dict[int, list[Checkpoint]], positions: _Positions, row_count: int) -> None:
+        self.by_size = by_size
+        self.positions = positions
+        self.row_count = row_count
+        self.size = 0
+        self.frontier: list[bytes] = []
+        self.previous: VerifyRow | None = None
+        self.last_checked_size = 0
+        self.checked = 0
+        # A root that fails at a checkpoint is held back for one row: an insertion or deletion shows at the
+        # next row's position, which names the event where the root can only name a range.
+        self.pending: _Found | None = None
+
+    def _checkpoint_at(self, size: int, frontier: list[bytes]) -> None:
+        try:
+            self.checked += _check_roots(self.by_size, size, frontier, self.last_checked_size)
+        except _Found as found:
+            self.pending = found
+        self.last_checked_size = size
+
+    def rows(self, stream: Iterable[tuple[VerifyRow, str]]) -> None:
+        """Walk rows (with their recomputed hash IDs) from seq ``size`` on; raises the first discrepancy."""
+        for row, hash_id in stream:
+            try:
+                _check_row(row, hash_id, self.size, self.previous, self.positions, self.row_count)
+            except _Found as found:
+                seq = found.discrepancy.seq
+                if self.pending is None or (seq is not None and seq < self.size):
+                    raise
+                raise self.pending from None
+            if self.pending is not None:
+                raise self.pending
+            self.size = append_to_frontier(self.frontier, self.size, (row.leaf_hash,))
+            if self.size in self.by_size:
+                self._checkpoint_at(self.size, self.frontier)
+            self.previous = row
+
+    def chunk(self, result: _ChunkResult) -> bool:
+        """Take a clean chunk starting at ``size``; False when a signed root in it differs (``size`` is then
+        that checkpoint's size and the walk must go on row by row from there)."""
+        for size, cut in sorted(result.cuts.items()):
+            # The chunk's partial frontier holds subtrees smaller than any of ours (lo is a multiple of the
+            # chunk size): appended, it is the frontier at this size.
+            frontier = self.frontier + cut
+            self._checkpoint_at(size, frontier)
+            if self.pending is not None:
+                self.frontier, self.size = frontier, size
+                return False
+        count = result.hi - result.lo
+        heights = [height for height in range(count.bit_length() - 1, -1, -1) if count >> height & 1]
+        for subtree, height in zip(result.frontier, heights, strict=True):
+            self.size = _append_subtree(self.frontier, self.size, subtree, height)
+        if self.size in self.by_size:
+            self._checkpoint_at(self.size, self.frontier)
+            return self.pending is None
+        return True
+
+    def finish(
+        self, positions_total: int, longest: int, recorded_size: int, last_row: Callable[[], Any]
+    ) -> None:
+        """The checks after the last row: a root held back, rows missing at the end, the log state."""
+        if self.pending is not None:
+            raise self.pending
+        if self.size < positions_total:
+            raise _found(
+                DiscrepancyKind.DELETED,
+                None,
+                f"the event(s) captured at seq {self.size}..{positions_total - 1} are missing: deleted",
+                seq=self.size,
+            )
+        if longest > self.size:
+            raise _found(
+                DiscrepancyKind.DELETED,
+                None,
+                f"a signed checkpoint covers {longest} events but only {self.size} are stored: "
+                f"seq {self.size} onwards deleted",
+                seq=self.size,
+            )
+        if recorded_size != self.size:
+            raise _found(
+                DiscrepancyKind.INSERTED if self.size > recorded_size else DiscrepancyKind.DELETED,
+                last_row(),
+                f"the log state records {recorded_size} events but {self.size} are stored",
+            )
+
+
+def _append_subtree(frontier: list[bytes], size: int, subtree: bytes, height: int) -> int:
+    """Append the complete subtree of ``2**height`` leaves at ``size`` (a multiple of it); return the size."""
+    frontier.append(subtree)
+    carry = size >> height
+    while carry & 1:
+        right = frontier.pop()
+        frontier[-1] = node_hash(frontier[-1], right)
+        carry >>= 1
+    return size + (1 << height)
+
+
+# -- the fast pass: one chunk ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkTask:
+    """Rows ``lo..hi-1``, the capture runs expected there (document, its first seq, start, end), the
+    documents' ``@context``, and the checkpoint sizes strictly inside the chunk."""
+
+    lo: int
+    hi: int
+    runs: list[tuple[int, int, int, int]]
+    contexts: dict[int, Any]
+    cuts: tuple[int, ...]
+
+
+class _RangeReader:
+    """Reads the rows of a seq range through a DB-API connection already inside a read transaction."""
+
+    def __init__(self, dbapi_connection: Any, paramstyle: str) -> None:
+        mark = "?" if paramstyle == "qmark" else "%s"
+        names = ", ".join(column.name for column in _ROW_COLUMNS)
+        self._sql = f"SELECT {names} FROM {events.name} WHERE seq >= {mark} AND seq < {mark} ORDER BY seq"
+        self._connection = dbapi_connection
+
+    def rows(self, lo: int, hi: int) -> list[Any]:
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(self._sql, (lo, hi))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+def _check_chunk(reader: _RangeReader, task: _ChunkTask, hash_ids: HashFunction) -> _ChunkResult | None:
+    """The chunk's result if every row passes every row check of the walk, else None (the walk decides)."""
+    with gc_paused():
+        lo, hi = task.lo, task.hi
+        if not task.runs:  # seqs no capture accounts for: the walk names what is there
+            return None
+        rows = reader.rows(lo, hi)
+        # seq is the primary key and the query keeps lo <= seq < hi: as many rows as seqs means all of them.
+        if len(rows) != hi - lo:
+            return None
+        expected_documents: list[int] = []
+        expected_indexes: list[int] = []
+        stored: list[str] = []
+        recomputed: list[str] = []
+        for document_id, first, start, end in task.runs:
+            expected_documents += [document_id] * (end - start)
+            expected_indexes += range(start - first, end - first)
+            run = rows[start - lo : end - lo]
+            try:
+                recomputed += hash_ids(_document([_loads(row[3]) for row in run], task.contexts[document_id]))
+            except Exception:  # stored JSON can be anything; the walk names the event
+                return None
+            stored += [row[1] for row in run]
+        if (
+            [row[4] for row in rows] != expected_documents
+            or [row[5] for row in rows] != expected_indexes
+            or recomputed != stored
+        ):
+            return None
+        leaves = [_sha256(b"\x00" + hash_id.encode("ascii")).digest() for hash_id in stored]
+        if [row[2] for row in rows] != leaves:
+            return None
+        levels = _subtree_levels(leaves)
+        return _ChunkResult(
+            lo,
+            hi,
+            _frontier_of(levels, hi - lo),
+            {size: _frontier_of(levels, size - lo) for size in task.cuts},
+        )
+
+
+def _subtree_levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """``levels[k][i]``: the hash of the complete subtree of ``2**k`` leaves starting at leaf ``i * 2**k``."""
+    levels = [leaves]
+    prefix = b"\x01"
+    while len(levels[-1]) >= 2:
+        level = levels[-1]
+        levels.append(
+            [
+                _sha256(prefix + left + right).digest()
+                for left, right in zip(level[0::2], level[1::2], strict=False)
+            ]
+        )
+    return levels
+
+
+def _frontier_of(levels: list[list[bytes]], count: int) -> list[bytes]:
+    """The frontier (largest subtree first) of the first ``count`` leaves of ``levels``."""
+    out: list[bytes] = []
+    offset = 0
+    for height in range(count.bit_length() - 1, -1, -1):
+        if count >> height & 1:
+            out.append(levels[height][offset >> height])
+            offset += 1 << height
+    return out
+
+
+# -- the fast pass: workers ------------------------------------------------------------------------------
+
+_worker: tuple[Connection, _RangeReader, HashFunction] | None = None
+
+
+def _start_worker(url: str, snapshot: str | None, hash_ids: HashFunction) -> None:
+    """Open this worker's connection and read transaction (PostgreSQL: inside the parent's snapshot)."""
+    global _worker
+    engine: Engine
+    if snapshot is None:
+        engine = create_engine_from_url(url, poolclass=NullPool)
+        connection = engine.connect()
+        connection.begin()
+    else:
+        # No pool pre-ping: "SET TRANSACTION SNAPSHOT" must be the first statement of the transaction.
+        engine = create_engine(url, poolclass=NullPool)
+        connection = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+        connection.begin()
+        connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+    reader = _RangeReader(connection.connection.driver_connection, engine.dialect.paramstyle)
+    _worker = (connection, reader, hash_ids)
+
+
+def _worker_chunk(task: _ChunkTask) -> _ChunkResult | None:
+    if _worker is None:  # pragma: no cover - the pool initializer opens it
+        raise RuntimeError("verify worker used before its connection was opened")
+    _connection, reader, hash_ids = _worker
+    return _check_chunk(reader, task, hash_ids)
+
+
+def default_verify_workers() -> int:
+    """Processes for the fast pass: one per CPU this process may use (the parent only waits)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _shareable(engine: Engine) -> bool:
+    """Whether other processes can open this database (not an in-memory SQLite database)."""
+    if not is_sqlite(engine):
+        return True
+    database = engine.url.database
+    return bool(database) and database != ":memory:" and "memory" not in str(engine.url.query.get("mode", ""))
+
+
+def _export_snapshot(connection: Connection) -> str:
+    snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
+    if not isinstance(snapshot, str) or not _SNAPSHOT_ID.match(snapshot):
+        raise RuntimeError(f"unexpected snapshot identifier from PostgreSQL: {snapshot!r}")
+    return snapshot
+
+
+def _chunk_results(
+    store: LedgerStore,
+    connection: Connection,
+    tasks: Iterator[_ChunkTask],
+    hash_ids: HashFunction,
+    workers: int,
+) -> Generator[_ChunkResult | None, None, None]:
+    """Each task's result, in task order; in this process or in ``workers`` processes (bounded read-ahead)."""
+    if workers <= 1:
+        dialect = store.engine.dialect
+        reader = _RangeReader(connection.connection.driver_connection, dialect.paramstyle)
+        for task in tasks:
+            yield _check_chunk(reader, task, hash_ids)
+        return
+    snapshot = _export_snapshot(connection) if is_postgresql(store.engine) else None
+    url = store.engine.url.render_as_string(hide_password=False)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(url, snapshot, hash_ids)
+    )
+    try:
+        queue: deque[Future[_ChunkResult | None]] = deque()
+        for task in tasks:
+            queue.append(pool.submit(_worker_chunk, task))
+            if len(queue) > 2 * workers:
+                yield queue.popleft().result()
+        while queue:
+            yield queue.popleft().result()
+    finally:
+        # Also when the walk takes over early: queued chunks are dropped, running ones finish.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _tasks(
+    positions: _Positions,
+    contexts: dict[int, tuple[int, int, Any]],
+    sizes: list[int],
+    end: int,
+    chunk_size: int,
+) -> Iterator[_ChunkTask]:
+    for lo in range(0, end, chunk_size):
+        hi = min(lo + chunk_size, end)
+        runs = positions.runs(lo, hi)
+        if any(document_id is None for document_id, _first, _start, _end in runs):
+            yield _ChunkTask(lo, hi, [], {}, ())  # not clean, whatever is stored: the walk takes over here
+            return
+        clean_runs = [(int(doc), first, start, stop) for doc, first, start, stop in runs if doc is not None]
+        cuts = tuple(sizes[bisect.bisect_right(sizes, lo) : bisect.bisect_left(sizes, hi)])
+        yield _ChunkTask(lo, hi, clean_runs, {doc: contexts[doc][2] for doc, *_ in clean_runs}, cuts)
+
+
+# -- entry points ----------------------------------------------------------------------------------------
+
+
+def verify_store(
+    store: LedgerStore,
+    public_key: bytes,
+    hash_ids: HashFunction,
+    batch_size: int = 5_000,
+    workers: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> VerifyReport:
+    """Recompute everything from storage; the report names the first discrepancy (see the module doc).
+
+    ``workers``: processes for the fast pass (None: :func:`default_verify_workers`; 1: this process). A
+    ledger of one chunk, or an in-memory SQLite database, is checked in this process. ``batch_size``: rows
+    per read of the row-by-row walk. Every read of this process goes through one snapshot, so captures
+    committing meanwhile are simply not seen.
+    """
+    if workers is not None and workers < 1:
+        raise InvalidInput(f"verify needs at least one worker process, not {workers}")
+    if chunk_size < 1 or chunk_size & (chunk_size - 1):
+        raise InvalidInput(f"the verify chunk size must be a power of two, not {chunk_size}")
+    with store.snapshot() as connection:
+        return _verify_snapshot(store, connection, public_key, hash_ids, batch_size, workers, chunk_size)
+
+
+def reference_verify_store(
+    store: LedgerStore, public_key: bytes, hash_ids: HashFunction, batch_size: int = 5_000
+) -> VerifyReport:
+    """The row-by-row walk from seq 0 alone, in this process: the reference the fast pass must agree with."""
+    with store.snapshot() as connection:
+        return _verify_snapshot(store, connection, public_key, hash_ids, batch_size, 1, 0)
+
+
+def _verify_snapshot(
+    store: LedgerStore,
+    connection: Connection,
+    public_key: bytes,
+    hash_ids: HashFunction,
+    batch_size: int,
+    workers: int | None,
+    chunk_size: int,
+) -> VerifyReport:
+    signed = store.checkpoints(connection)
+    by_size: dict[int, list[Checkpoint]] = {}
+    for checkpoint in signed:
+        by_size.setdefault(checkpoint.tree_size, []).append(checkpoint)
+    sizes = sorted(by_size)
+    contexts = store.document_contexts(connection)
+    positions = _Positions(contexts)
+    first_seq, last_seq, row_count = connection.execute(
+        select(func.min(events.c.seq), func.max(events.c.seq), func.count()).select_from(events)
+    ).one()
+    recorded_size, _recorded_root = store.log_state(connection)
+    walk = _Walk(by_size, positions, int(row_count))
+    try:
+        for checkpoint in signed:
+            if not signature_valid(checkpoint, public_key):
+                raise _found(
+                    DiscrepancyKind.CHECKPOINT,
+                    None,
+                    f"the checkpoint of tree size {checkpoint.tree_size} signed at {checkpoint.time} has an "
+                    "invalid signature for this node's key",
+                    seq=checkpoint.tree_size,
+                )
+        walk.checked += _check_roots(by_size, 0, walk.frontier, 0)
+        # Where the row-by-row walk starts: None (every row is done), or a seq (-1: from the first row stored,
+        # whatever its seq; the fast pass needs seq 0 first).
+        resume: int | None = None
+        if first_seq is not None and (chunk_size == 0 or first_seq != 0):
+            resume = -1
+        elif first_seq is not None:
+            end = int(last_seq) + 1
+            count = min(-(-end // chunk_size), default_verify_workers() if workers is None else workers)
+            if count > 1 and not _shareable(store.engine):
+                count = 1
+            results = _chunk_results(
+                store, connection, _tasks(positions, contexts, sizes, end, chunk_size), hash_ids, count
+            )
+            try:
+                for result in results:
+                    if result is None or not walk.chunk(result):
+                        resume = walk.size
+                        break
+            finally:
+                results.close()
+        if resume is not None:
+            if resume > 0:
+                walk.previous = _row_at(connection, resume - 1)
+            walk.rows(_rehashed(_rows_from(connection, resume, batch_size), contexts, hash_ids))
+        walk.finish(
+            positions.total,
+            sizes[-1] if sizes else 0,
+            recorded_size,
+            lambda: walk.previous if resume is not None else _row_at(connection, walk.size - 1),
+        )
+    except _Found as found:
+        return VerifyReport(
+            ok=False,
+            tree_size=walk.size,
+            root=frontier_root(walk.frontier),
+            checkpoints_checked=walk.checked,
+            discrepancy=found.discrepancy,
+            latest_checkpoint=signed[-1] if signed else None,
+        )
+    return VerifyReport(
+        ok=True,
+        tree_size=walk.size,
+        root=frontier_root(walk.frontier),
+        checkpoints_checked=walk.checked,
+        latest_checkpoint=signed[-1] if signed else None,
+    )
+
+
+def _rehashed(
+    batches: Iterable[list[VerifyRow]], documents: dict[int, tuple[int, int, Any]], hash_ids: HashFunction
+) -> Iterator[tuple[VerifyRow, str]]:
+    """Rows with the hash IDs recomputed from their stored JSON, batch by batch."""
+    contexts = {document_id: context for document_id, (_first, _count, context) in documents.items()}
+    for batch in batches:
+        recomputed = _rehash([(row.document_id, row.event_json) for row in batch], contexts, hash_ids)
+        yield from zip(batch, recomputed, strict=True)
