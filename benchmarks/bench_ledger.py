@@ -11,13 +11,15 @@ signed root recomputed from storage).
   event); ``ratio_vs_per_event`` divides each figure by it. ``pipelined`` is ``capture_many`` (preparation
   in worker processes, one writer) on 1,000-event documents.
 * ``verify``: seconds to verify a ledger of ``--events`` events (median of ``--repeat`` runs on the same
-  ledger), with one process and with ``--workers`` hashing processes. The ledger is filled through the real
-  capture path in 1,000-event documents; its events are **synthetic** (invented GS1 example-prefix
-  identifiers, one unique lot per event).
+  ledger): the row-by-row reference walk (the baseline), the fast pass in one process and in ``--workers``
+  processes, run alternately (see ``bench_verify``). The ledger is filled through the real capture path in
+  1,000-event documents; its events are **synthetic** (invented GS1 example-prefix identifiers, one unique
+  lot per event).
 
 Wall-clock seconds (``time.perf_counter``): capture includes the disk flushes that make it durable. On a
 shared machine other work disturbs the figures; compare figures from the same run. ``verify`` also reports
-the CPU seconds of the one-process run (``time.process_time``), which other load does not inflate.
+CPU seconds (``time.process_time`` plus the workers' ``RUSAGE_CHILDREN``), which other load inflates less,
+and the load average before each run.
 
 Usage: ``python benchmarks/bench_ledger.py [--events 1000000] [--capture-events 10000] [--repeat 3]
 [--backends sqlite,postgresql] [--workers N] [--output FILE]``. PostgreSQL comes from
@@ -31,12 +33,13 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,9 +47,11 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from vigichem.ledger.models import VerifyReport
 from vigichem.ledger.node import Node, init_node
 from vigichem.ledger.pipeline import capture_many, default_workers
-from vigichem.ledger.service import capture, verify
+from vigichem.ledger.service import capture, ledger_hash_ids, verify
+from vigichem.ledger.verification import reference_verify_store
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PER_DOCUMENT = (1, 100, 1000)
@@ -182,8 +187,22 @@ def bench_pipelined(backend: str, total: int, repeat: int, workers: int) -> dict
     }
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the verify workers, once their pool is shut down)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_verify(backend: str, events: int, repeat: int, workers: int) -> dict[str, Any]:
-    """Fill a ledger with ``events`` synthetic events, then time verification (median of ``repeat``)."""
+    """Fill a ledger with ``events`` synthetic events, then time verification (median of ``repeat``).
+
+    Three ways, run alternately in each repetition so that they see the same load: ``reference`` (the
+    row-by-row walk in one process: the verifier as it was before the fast pass, the baseline),
+    ``one_process`` (the chunked fast pass in this process) and ``<workers>_workers`` (the fast pass in
+    ``workers`` processes, each reading its own seq range). For each: median wall seconds, median CPU
+    seconds (this process and its workers), the load average before each run, and the ratio of the
+    reference's median wall time to the mode's.
+    """
     with fresh_node(backend) as node:
         started = time.perf_counter()
         documents = (synthetic_document(min(1000, events - start), start) for start in range(0, events, 1000))
@@ -192,19 +211,40 @@ def bench_verify(backend: str, events: int, repeat: int, workers: int) -> dict[s
                 raise result
         fill_seconds = time.perf_counter() - started
         timings: dict[str, Any] = {"events": events, "fill_seconds": round(fill_seconds, 1)}
-        for label, count in (("one_process", 1), (f"{workers}_workers", workers)):
-            seconds = []
-            cpu_seconds = []
-            for _ in range(repeat):
-                started, cpu_started = time.perf_counter(), time.process_time()
-                report = verify(node.store, node.identity.public_key, workers=count)
-                seconds.append(time.perf_counter() - started)
-                cpu_seconds.append(time.process_time() - cpu_started)
+        key = node.identity.public_key
+        modes: list[tuple[str, Callable[[], VerifyReport]]] = [
+            ("reference", lambda: reference_verify_store(node.store, key, ledger_hash_ids)),
+            ("one_process", lambda: verify(node.store, key, workers=1)),
+            (f"{workers}_workers", lambda: verify(node.store, key, workers=workers)),
+        ]
+        runs: dict[str, list[tuple[float, float, float]]] = {label: [] for label, _run in modes}
+        for _ in range(repeat):
+            for label, run in modes:
+                load = os.getloadavg()[0]
+                started, cpu_started, children_started = (
+                    time.perf_counter(),
+                    time.process_time(),
+                    _children_cpu(),
+                )
+                report = run()
+                seconds = time.perf_counter() - started
+                cpu = time.process_time() - cpu_started + _children_cpu() - children_started
                 if not report.ok:
                     raise RuntimeError(f"benchmark ledger does not verify: {report.discrepancy}")
-            timings[f"seconds_{label}"] = round(statistics.median(seconds), 2)
-            if count == 1:  # CPU time of this process: what verification costs without other load
-                timings["cpu_seconds_one_process"] = round(statistics.median(cpu_seconds), 2)
+                runs[label].append((seconds, cpu, load))
+                print(
+                    f"{backend} verify {label}: {seconds:.1f} s, {cpu:.1f} s CPU, load {load:.1f}",
+                    file=sys.stderr,
+                )
+        reference_seconds = statistics.median(seconds for seconds, _cpu, _load in runs["reference"])
+        for label, rows in runs.items():
+            median_seconds = statistics.median(seconds for seconds, _cpu, _load in rows)
+            timings[label] = {
+                "seconds": round(median_seconds, 2),
+                "cpu_seconds": round(statistics.median(cpu for _seconds, cpu, _load in rows), 2),
+                "load_before": [round(load, 1) for _seconds, _cpu, load in rows],
+                "ratio_vs_reference": round(reference_seconds / median_seconds, 2),
+            }
         return timings
 
 
