@@ -36,7 +36,7 @@ from vigichem.ledger.balance_models import (
 )
 from vigichem.ledger.balance_rollup import declarations, rollup_covers, rollup_lot_rows, withdrawn_seqs
 from vigichem.ledger.balance_sql import Filters, declared_errors, lot_rows, transit_rows
-from vigichem.ledger.balance_transit import rollup_transit_rows
+from vigichem.ledger.balance_transit import MISMATCH_TOLERANCE, rollup_transit_issues, transit_issue
 from vigichem.ledger.db import events, is_postgresql
 from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata import MasterData
@@ -44,8 +44,6 @@ from vigichem.ledger.masterdata_models import RegisteredProduct
 from vigichem.ledger.rollup import refresh_rollup
 
 DEFAULT_TRANSIT_DAYS = 14.0
-MISMATCH_TOLERANCE = 1e-6
-"""Relative difference between shipped and received quantity above which a mismatch is reported."""
 
 
 def _naive_utc(moment: dt.datetime) -> dt.datetime:
@@ -210,45 +208,25 @@ def substance_balances(
 
 
 def transit_issues(rows: Iterable[dict[str, Any]], as_of: dt.datetime, days: float) -> list[TransitIssue]:
-    """Shipments not received within ``days`` of shipping (as of ``as_of``), and quantity mismatches."""
+    """Shipments not received within ``days`` of shipping (as of ``as_of``), and quantity mismatches
+    (:func:`vigichem.ledger.balance_transit.transit_issue` for each row of ``transit_rows``)."""
     issues: list[TransitIssue] = []
     for row in rows:
-        shipped_at: dt.datetime = row["shipped_at"]
-        if row["receipt_event"] is None:
-            waited = (as_of - shipped_at).total_seconds() / 86400.0
-            if waited > days:
-                issues.append(
-                    TransitIssue(
-                        kind="not_received",
-                        epc_class=row["epc_class"],
-                        origin=row["origin"],
-                        destination=row["destination"],
-                        shipped_at=shipped_at,
-                        shipped_quantity=row["shipped_quantity"],
-                        unit=row["unit"],
-                        shipment_event=row["shipment_event"],
-                        days_in_transit=round(waited, 3),
-                    )
-                )
-            continue
-        shipped, received = row["shipped_quantity"], row["received_quantity"]
-        if abs(shipped - received) > MISMATCH_TOLERANCE * max(1.0, abs(shipped)):
-            issues.append(
-                TransitIssue(
-                    kind="quantity_mismatch",
-                    epc_class=row["epc_class"],
-                    origin=row["origin"],
-                    destination=row["destination"],
-                    shipped_at=shipped_at,
-                    shipped_quantity=shipped,
-                    unit=row["unit"],
-                    shipment_event=row["shipment_event"],
-                    received_at=row["received_at"],
-                    received_quantity=received,
-                    receipt_event=row["receipt_event"],
-                    days_in_transit=round((row["received_at"] - shipped_at).total_seconds() / 86400.0, 3),
-                )
-            )
+        pair = (
+            row["shipment_event"],
+            row["shipped_at"],
+            row["origin"],
+            row["destination"],
+            row["epc_class"],
+            row["unit"],
+            row["shipped_quantity"],
+            row["receipt_event"],
+            row["received_at"],
+            row["received_quantity"],
+        )
+        issue = transit_issue(pair, as_of, days)
+        if issue is not None:
+            issues.append(issue)
     return issues
 
 
@@ -298,11 +276,11 @@ def compute_balance(
         filters = Filters(excluded_hash_ids=excluded, as_of=moment, site=location)
         if use_rollup:
             rows = rollup_lot_rows(connection, filters)
-            # Only the rows that can be an issue (the pairs with equal quantities are left out).
-            transit = rollup_transit_rows(connection, filters, withdrawn_seqs(connection, excluded))
+            withdrawn = withdrawn_seqs(connection, excluded)
+            transit = rollup_transit_issues(connection, filters, withdrawn, moment, transit_days)
         else:
             rows = lot_rows(connection, filters)
-            transit = transit_rows(connection, filters)
+            transit = transit_issues(transit_rows(connection, filters), moment, transit_days)
         cwc: list[CwcAggregate] = []
         cwc_notes: list[str] = []
         if year is not None:
@@ -322,9 +300,7 @@ def compute_balance(
     if sites is not None:
         allowed = frozenset(sites)
         lots = [lot for lot in lots if lot.site in allowed]
-        transit = [
-            row for row in transit if row.get("origin") in allowed or row.get("destination") in allowed
-        ]
+        transit = [issue for issue in transit if issue.origin in allowed or issue.destination in allowed]
         cwc = [aggregate for aggregate in cwc if aggregate.site in allowed]
     if product is not None:
         lots = [lot for lot in lots if _product_matches(lot, product)]
@@ -337,7 +313,7 @@ def compute_balance(
         as_of=moment,
         lots=lots,
         substances=substances,
-        transit=transit_issues(transit, moment, transit_days),
+        transit=transit,
         cwc=cwc,
         transit_days=transit_days,
         excluded_events=withdrawn_count,

@@ -29,6 +29,7 @@ rows of the groups concerned. ``docs/balance.md`` ("Transit") describes both pat
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -49,6 +50,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from vigichem.ledger.balance_models import TransitIssue
 from vigichem.ledger.balance_sql import (
     CATEGORY_RULES,
     QUANTITY,
@@ -69,7 +71,13 @@ from vigichem.ledger.balance_tables import (
 )
 from vigichem.ledger.db import events, quantities, sources
 
-__all__ = ["roll_transit", "rollup_transit_rows"]
+__all__ = [
+    "MISMATCH_TOLERANCE",
+    "roll_transit",
+    "rollup_transit_issues",
+    "rollup_transit_rows",
+    "transit_issue",
+]
 
 _CHUNK = 500
 """Ids per IN list (SQLite's and drivers' parameter limits; thousands of groups may be concerned)."""
@@ -328,6 +336,46 @@ def _add_totals(on_postgresql: bool) -> Any:
 
 # ---- reading ---------------------------------------------------------------------------------------------
 
+MISMATCH_TOLERANCE = 1e-6
+"""Relative difference between shipped and received quantity above which a mismatch is reported."""
+
+Pair = tuple[Any, ...]
+"""(shipment_event, shipped_at, origin, destination, epc_class, unit, shipped_quantity, receipt_event,
+received_at, received_quantity): a transit row of the reference, as a tuple (``_FIELDS``)."""
+_FIELDS = (
+    "shipment_event",
+    "shipped_at",
+    "origin",
+    "destination",
+    "epc_class",
+    "unit",
+    "shipped_quantity",
+    "receipt_event",
+    "received_at",
+    "received_quantity",
+)
+
+
+def transit_issue(pair: Pair, as_of: dt.datetime, days: float) -> TransitIssue | None:
+    """The issue a transit pair makes as of ``as_of`` (naive UTC), if any: a shipment without receipt
+    shipped more than ``days`` days before ``as_of``, or a receipt whose quantity differs (relative
+    tolerance :data:`MISMATCH_TOLERANCE`). :func:`vigichem.ledger.balance.transit_issues` applies it."""
+    event, shipped_at, origin, destination, epc_class, unit, shipped, receipt, received_at, received = pair
+    if receipt is None:
+        waited = (as_of - shipped_at).total_seconds() / 86400.0
+        if waited <= days:
+            return None
+        return TransitIssue(
+            "not_received", epc_class, origin, destination, shipped_at, shipped, unit, event,
+            days_in_transit=round(waited, 3),
+        )  # fmt: skip
+    if abs(shipped - received) <= MISMATCH_TOLERANCE * max(1.0, abs(shipped)):
+        return None
+    return TransitIssue(
+        "quantity_mismatch", epc_class, origin, destination, shipped_at, shipped, unit, event,
+        received_at, received, receipt, round((received_at - shipped_at).total_seconds() / 86400.0, 3),
+    )  # fmt: skip
+
 
 def rollup_transit_rows(
     connection: Connection, filters: Filters, withdrawn: Sequence[int]
@@ -342,6 +390,19 @@ def rollup_transit_rows(
     Precondition (:func:`vigichem.ledger.balance_rollup.rollup_covers`): no event is later than
     ``filters.as_of``; ``filters.since`` is not supported. Events not rolled up yet are not seen.
     """
+    return [dict(zip(_FIELDS, pair, strict=True)) for pair in _pairs(connection, filters, withdrawn)]
+
+
+def rollup_transit_issues(
+    connection: Connection, filters: Filters, withdrawn: Sequence[int], as_of: dt.datetime, days: float
+) -> list[TransitIssue]:
+    """``transit_issues(rollup_transit_rows(...), as_of, days)`` without the intermediate dicts."""
+    found = (transit_issue(pair, as_of, days) for pair in _pairs(connection, filters, withdrawn))
+    return [issue for issue in found if issue is not None]
+
+
+def _pairs(connection: Connection, filters: Filters, withdrawn: Sequence[int]) -> list[Pair]:
+    """The candidate pairs (see :func:`rollup_transit_rows`), sorted as the reference sorts its rows."""
     if filters.since is not None:
         raise ValueError("the roll-up answers balances from the start of the ledger only")
     groups: dict[int, Group] = {
@@ -361,12 +422,11 @@ def rollup_transit_rows(
         found = _paired_again(connection, groups, concerned, set(withdrawn), origins=set(origins))
     else:
         touched = set(_distinct_groups(connection, transit_rows.c.seq, withdrawn))
-        found = [row for row in _stored(connection, groups) if row[1]["group_id"] not in touched]
+        found = _stored(connection, groups, touched)
         found += _paired_again(connection, groups, sorted(touched), set(withdrawn), origins=None)
+    # The reference orders by (shipping time, seq, ordinal), then sorts by (shipping time, shipment event).
     found.sort(key=lambda item: item[0])
-    for _, row in found:
-        del row["group_id"]
-    return [row for _, row in found]
+    return [pair for _, pair in found]
 
 
 def _distinct_groups(connection: Connection, column: Any, values: Sequence[int], *where: Any) -> list[int]:
@@ -381,49 +441,62 @@ def _distinct_groups(connection: Connection, column: Any, values: Sequence[int],
 
 def _open_groups(connection: Connection) -> set[int]:
     """Groups whose shipments and receipts disagree in number or total (rounded as the reference)."""
+    received_query = select(balance_totals.c.group_id, balance_totals.c.rows, balance_totals.c.qty).where(
+        balance_totals.c.category == "received"
+    )
     received = {
-        int(r.group_id): (int(r.rows), round(float(r.qty), 6))
-        for r in connection.execute(
-            select(balance_totals.c.group_id, balance_totals.c.rows, balance_totals.c.qty).where(
-                balance_totals.c.category == "received"
-            )
-        )
+        int(group_id): (int(rows), round(float(qty), 6))
+        for group_id, rows, qty in connection.execute(received_query)
     }
+    shipped_query = select(transit_totals.c.group_id, transit_totals.c.rows, transit_totals.c.qty)
     return {
-        int(r.group_id)
-        for r in connection.execute(select(transit_totals))
-        if int(r.rows) > 0 and received.get(int(r.group_id)) != (int(r.rows), round(float(r.qty), 6))
+        int(group_id)
+        for group_id, rows, qty in connection.execute(shipped_query)
+        if int(rows) > 0 and received.get(int(group_id)) != (int(rows), round(float(qty), 6))
     }
 
 
-def _stored(connection: Connection, groups: dict[int, Group]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """The stored candidates of the groups that disagree (see :func:`_open_groups`)."""
-    open_groups = _open_groups(connection)
-    if not open_groups:
+def _stored(connection: Connection, groups: dict[int, Group], touched: set[int]) -> list[tuple[Any, Pair]]:
+    """The stored candidates of the groups that disagree (see :func:`_open_groups`), but the ``touched``."""
+    wanted = _open_groups(connection) - touched
+    if not wanted:
         return []
+    columns = transit_candidates.c
+    query = select(
+        columns.group_id,
+        columns.seq,
+        columns.ordinal,
+        columns.origin_group_id,
+        columns.shipment_event,
+        columns.shipped_at,
+        columns.shipped_quantity,
+        columns.receipt_event,
+        columns.received_at,
+        columns.received_quantity,
+    )
     found = []
-    for r in connection.execute(select(transit_candidates)):
-        group_id = r.group_id
-        if group_id not in open_groups:
+    # Plain tuples, unpacked: tens of thousands of candidates in a large ledger.
+    for group_id, seq, ordinal, origin, event, at, qty, receipt, received_at, received in connection.execute(
+        query
+    ):
+        if group_id not in wanted:
             continue
         destination, epc_class, unit = groups[group_id]
-        origin = r.origin_group_id
         found.append(
             (
-                (r.shipped_at, r.shipment_event, r.seq, r.ordinal),
-                {
-                    "shipment_event": r.shipment_event,
-                    "shipped_at": r.shipped_at,
-                    "origin": None if origin is None else groups[origin][0],
-                    "destination": destination,
-                    "epc_class": epc_class,
-                    "unit": unit,
-                    "shipped_quantity": r.shipped_quantity,
-                    "receipt_event": r.receipt_event,
-                    "received_at": r.received_at,
-                    "received_quantity": r.received_quantity,
-                    "group_id": group_id,
-                },
+                (at, event, seq, ordinal),
+                (
+                    event,
+                    at,
+                    None if origin is None else groups[origin][0],
+                    destination,
+                    epc_class,
+                    unit,
+                    qty,
+                    receipt,
+                    received_at,
+                    received,
+                ),
             )
         )
     return found
@@ -435,7 +508,7 @@ def _paired_again(
     concerned: Sequence[int],
     withdrawn: set[int],
     origins: set[int] | None,
-) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+) -> list[tuple[Any, Pair]]:
     """The reference's pairing, in Python, of the ``concerned`` groups from their stored rows.
 
     Withdrawn rows are left out; with ``origins``, only the shipments from those origin groups count.
@@ -474,24 +547,22 @@ def _paired_again(
             received = receipts[rank] if rank < len(receipts) else None
             if received is not None and received.qty == shipped.qty:
                 continue  # equal quantities: never an issue
+            origin = None if shipped.origin_group_id is None else groups[shipped.origin_group_id][0]
             found.append(
                 (
                     (shipped.event_time, shipped.hash_id, shipped.seq, shipped.ordinal),
-                    {
-                        "shipment_event": shipped.hash_id,
-                        "shipped_at": shipped.event_time,
-                        "origin": None
-                        if shipped.origin_group_id is None
-                        else groups[shipped.origin_group_id][0],
-                        "destination": destination,
-                        "epc_class": epc_class,
-                        "unit": unit,
-                        "shipped_quantity": float(shipped.qty),
-                        "receipt_event": received.hash_id if received else None,
-                        "received_at": received.event_time if received else None,
-                        "received_quantity": float(received.qty) if received else None,
-                        "group_id": group_id,
-                    },
+                    (
+                        shipped.hash_id,
+                        shipped.event_time,
+                        origin,
+                        destination,
+                        epc_class,
+                        unit,
+                        float(shipped.qty),
+                        received.hash_id if received else None,
+                        received.event_time if received else None,
+                        float(received.qty) if received else None,
+                    ),
                 )
             )
     return found
