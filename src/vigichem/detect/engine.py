@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,6 +203,36 @@ class DetectionEngine:
     def capture(self, store: LedgerStore, document: dict[str, Any]) -> tuple[CaptureResult, list[Alert]]:
         """Capture a document into the ledger, then judge its new events (duplicates are not judged twice)."""
         result = capture(store, document)
+        return result, self.judge_captured(result, document)
+
+    def capture_many(
+        self, store: LedgerStore, documents: Iterable[dict[str, Any]], *, workers: int
+    ) -> Iterator[tuple[CaptureResult | VigichemError, list[Alert]]]:
+        """:meth:`capture` of each document in order, with the capture's preparation (validation, hashing,
+        indexing) of the next documents in ``workers`` other processes
+        (:func:`vigichem.ledger.pipeline.capture_many`): the second CPU prepares while this process appends
+        and judges. Document *n* is judged after it is appended and before document *n + 1* is, so the
+        ledger that the rules read, and the alerts, are those of :meth:`capture` document by document.
+        Yields each document's capture result (or the error that rejected it) and its alerts.
+        """
+        from vigichem.ledger.pipeline import capture_many
+
+        queued: deque[dict[str, Any]] = deque()
+
+        def feed() -> Iterator[dict[str, Any]]:
+            for document in documents:
+                queued.append(document)
+                yield document
+
+        for result in capture_many(store, feed(), workers=workers):
+            document = queued.popleft()
+            if isinstance(result, VigichemError):
+                yield result, []
+            else:
+                yield result, self.judge_captured(result, document)
+
+    def judge_captured(self, result: CaptureResult, document: dict[str, Any]) -> list[Alert]:
+        """Judge the new events of a document just captured (``result``: its capture result)."""
         alerts: list[Alert] = []
         context = document.get("@context")
         stored = document_events(document)
@@ -218,7 +249,7 @@ class DetectionEngine:
         for hash_id, event in pairs:
             alerts.extend(self.process(hash_id, event, context))
         self._record(alerts)
-        return result, alerts
+        return alerts
 
     def _record(self, alerts: list[Alert]) -> None:
         if self.record and alerts and self.engine is not None:

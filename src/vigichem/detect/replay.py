@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vigichem.detect.engine import DetectionEngine, RunReport, SkippedEvent
@@ -33,6 +34,49 @@ def _last_event_time(document: dict[str, object]) -> dt.datetime | None:
     return latest
 
 
+Outcome = tuple[int, Path, dict[str, object] | None, str | None]
+"""(position from 1, file, the document captured, or None and why the document was skipped)."""
+
+
+def _inline(detector: DetectionEngine, store: LedgerStore, files: list[Path]) -> Iterator[Outcome]:
+    for done, path in enumerate(files, start=1):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            detector.capture(store, document)
+        except (VigichemError, ValueError) as error:
+            yield done, path, None, error.message if isinstance(error, VigichemError) else str(error)
+            continue
+        yield done, path, document, None
+
+
+def _pipelined(
+    detector: DetectionEngine, store: LedgerStore, files: list[Path], workers: int
+) -> Iterator[Outcome]:
+    """As :func:`_inline`, with the capture's preparation in ``workers`` processes
+    (:meth:`DetectionEngine.capture_many`); files that are not JSON are reported in their place."""
+    order: deque[Outcome] = deque()
+
+    def feed() -> Iterator[dict[str, object]]:
+        for done, path in enumerate(files, start=1):
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError as error:
+                order.append((done, path, None, str(error)))
+                continue
+            order.append((done, path, document, None))
+            yield document
+
+    for result, _ in detector.capture_many(store, feed(), workers=workers):
+        while order[0][3] is not None:  # files before this document that were not JSON
+            yield order.popleft()
+        done, path, document, _reason = order.popleft()
+        if isinstance(result, VigichemError):
+            yield done, path, None, result.message
+        else:
+            yield done, path, document, None
+    yield from order
+
+
 def replay_directory(
     store: LedgerStore,
     directory: Path,
@@ -42,10 +86,15 @@ def replay_directory(
     load_masterdata: bool = True,
     record: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> RunReport:
     """Capture and judge ``directory/documents/*.json`` in name order (``masterdata.yaml`` loaded first).
 
     ``record``: the alerts become cases as they are found (``vigichem.cases.record_alerts``).
+    ``workers``: with 2 or more, the capture's preparation of the next documents runs in that many other
+    processes while this one appends and judges (:meth:`DetectionEngine.capture_many`); the alerts are the
+    same. A document that capture rejects is skipped either way; an unexpected error (not a rejection)
+    stops the run.
     """
     files = sorted((directory / "documents").glob("*.json"))
     if not files:
@@ -57,13 +106,10 @@ def replay_directory(
     detector = DetectionEngine(store.engine, jurisdiction, record=record)
     last_scan: dt.datetime | None = None
     latest: dt.datetime | None = None
-    for done, path in enumerate(files, start=1):
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            detector.capture(store, document)
-        except (VigichemError, ValueError) as error:
-            reason = error.message if isinstance(error, VigichemError) else str(error)
-            detector.report.skipped.append(SkippedEvent(f"document:{path.name}", reason))
+    outcomes = _pipelined(detector, store, files, workers) if workers > 1 else _inline(detector, store, files)
+    for done, path, document, reason in outcomes:
+        if document is None:
+            detector.report.skipped.append(SkippedEvent(f"document:{path.name}", str(reason)))
             continue
         moment = _last_event_time(document)
         if moment is not None:
