@@ -324,9 +324,9 @@ def test_quick_negative_path_agrees_with_full_standardisation() -> None:
     threshold = get_settings().watch_similarity
     nci = Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"  # real structures shipped with RDKit
     lines = nci.read_text(encoding="utf-8").splitlines()[:300]
+    listed = [ref.entry.smiles for ref in index.refs if ref.entry.smiles]
     quick = 0
-    for line in lines:
-        smiles = line.split()[0]
+    for smiles in [line.split()[0] for line in lines] + listed:
         try:
             mol = parse_smiles(smiles)
             full = _from_structure(index, mol, standardise(mol))
@@ -339,6 +339,31 @@ def test_quick_negative_path_agrees_with_full_standardisation() -> None:
         if fast.structure is None:
             assert not full.matches and not index.nearest(full.structure, threshold), smiles
     assert quick > 100, "most NCI structures should take the quick path"
+
+
+def test_an_isomer_of_a_listed_chemical_takes_the_quick_path_and_a_listed_one_does_not() -> None:
+    from vigichem.chem.index import get_index
+    from vigichem.chem.matching import resolve
+
+    index = get_index()
+    # Diethyl sulfone has thiodiglycol's heavy-atom composition (C4 O2 S) but another heavy-atom graph.
+    sulfone = resolve(index, "CCS(=O)(=O)CC")
+    assert sulfone.structure is None and not sulfone.matches
+    thiodiglycol = resolve(index, "OCCSCCO")  # CWC Schedule 2 B(13), CAS 111-48-8
+    assert thiodiglycol.structure is not None
+    assert any(m.ref.entry.cas and "111-48-8" in m.ref.entry.cas for m in thiodiglycol.matches)
+
+
+def test_heavy_atom_graph_signature_ignores_hydrogens_bond_orders_and_tautomers() -> None:
+    from vigichem.chem.index import heavy_atom_graph_signature
+    from vigichem.chem.structure import parse_smiles
+
+    def signature(smiles: str) -> tuple[tuple[int, int], ...]:
+        return heavy_atom_graph_signature(parse_smiles(smiles))
+
+    assert signature("Oc1ccccn1") == signature("O=c1cccc[nH]1")  # 2-hydroxypyridine / 2-pyridone
+    assert signature("CO") == signature("[H]OC([H])([H])[H]") == ((6, 1), (8, 1))
+    assert signature("OCCSCCO") != signature("CCS(=O)(=O)CC")  # thiodiglycol / diethyl sulfone
 
 
 # ---- robustness: bad input never crashes -----------------------------------------------------------

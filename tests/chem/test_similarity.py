@@ -7,10 +7,13 @@ alcohol 464-07-3); queries are those same chemicals and ordinary benign chemical
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from rdkit import DataStructs
+from rdkit import DataStructs, RDConfig
 from rdkit.Chem import rdFingerprintGenerator
 
+from vigichem.chem.index import get_index
 from vigichem.chem.similarity import SimilarityIndex
 from vigichem.chem.structure import Structure, structure_from_text
 from vigichem.errors import InvalidInput
@@ -86,3 +89,41 @@ def test_empty_index_and_arbitrary_keys() -> None:
     keyed = SimilarityIndex([((1, "a"), _s("CCO")), ((2, "b"), _s("CCO"))])
     assert keyed.nearest(_s("CCO"), threshold=0.9) == [((1, "a"), 1.0), ((2, "b"), 1.0)]
     assert len(keyed) == 2
+
+
+def _brute_force(
+    query: Structure, items: list[tuple[str, DataStructs.ExplicitBitVect]], threshold: float
+) -> list[tuple[str, float]]:
+    fingerprint = _MORGAN.GetFingerprint(query.mol)
+    scored = [
+        (position, DataStructs.TanimotoSimilarity(fingerprint, item))
+        for position, (_, item) in enumerate(items)
+    ]
+    hits = sorted((hit for hit in scored if hit[1] >= threshold), key=lambda hit: (-hit[1], hit[0]))
+    return [(items[position][0], round(score, 4)) for position, score in hits]
+
+
+_MORGAN = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.4, 0.7, 1.0])
+def test_the_bit_count_window_never_drops_a_hit(threshold: float) -> None:
+    """Every listed structure of the knowledge base against the others and 300 NCI structures shipped with
+    RDKit: the windowed search answers exactly what a comparison with every fingerprint answers."""
+    items = [
+        (f"{ref.list_id}/{position}", ref.structure)
+        for position, ref in enumerate(get_index().refs)
+        if ref.structure is not None
+    ]
+    windowed = SimilarityIndex(items)
+    fingerprints = [(key, _MORGAN.GetFingerprint(item.mol)) for key, item in items]
+    queries = [item for _, item in items]
+    nci = Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"
+    for line in nci.read_text(encoding="utf-8").splitlines()[:300]:
+        try:
+            queries.append(structure_from_text(line.split()[0]))
+        except InvalidInput:
+            continue  # a few NCI records are not screenable structures (metals, odd valences)
+    assert len(queries) > len(items) + 250
+    for query in queries:
+        assert windowed.nearest(query, threshold) == _brute_force(query, fingerprints, threshold)

@@ -294,7 +294,10 @@ class FamilyMatcher:
         found: list[FamilyMatch] = []
         facts = _LazyFacts(mol)  # built only if some core matches
         for compiled in candidates:
-            if prefilter and not _core_may_match(compiled, element_mask, element_counts, heavy_atoms):
+            if prefilter and (
+                compiled.needed_mask & ~element_mask  # inline: most rules fail here (phosphorus)
+                or not _core_may_match(compiled, element_mask, element_counts, heavy_atoms)
+            ):
                 continue
             if not _satisfies_elements(compiled, element_mask, element_counts):
                 continue

@@ -192,6 +192,22 @@ def heavy_atom_composition(formula: str) -> str:
     return _HYDROGEN_COUNT.sub("", formula)
 
 
+def heavy_atom_graph_signature(mol: Chem.Mol) -> tuple[tuple[int, int], ...]:
+    """Each heavy atom as (atomic number, number of heavy neighbours), sorted.
+
+    Bond orders, charges and hydrogen positions do not enter it, so tautomers and charge-separated
+    drawings of one chemical share it; two molecules with different signatures have different
+    heavy-atom graphs, hence different InChI connection layers and skeleton keys.
+    """
+    signature: list[tuple[int, int]] = []
+    for atom in mol.GetAtoms():
+        element = atom.GetAtomicNum()
+        if element != 1:
+            hydrogen_neighbours = atom.GetTotalNumHs(includeNeighbors=True) - atom.GetTotalNumHs()
+            signature.append((element, atom.GetDegree() - hydrogen_neighbours))
+    return tuple(sorted(signature))
+
+
 def _has_carbon(structure: Structure) -> bool:
     return any(atom.GetAtomicNum() == 6 for atom in structure.mol.GetAtoms())
 
@@ -238,6 +254,10 @@ class ScreeningIndex:
         # any listed substance (the quick negative path of screening relies on it).
         self.compositions = frozenset(
             heavy_atom_composition(ref.structure.formula) for ref in self.refs if ref.structure is not None
+        )
+        # And their heavy-atom graphs, for a query whose composition is a listed one (isomers are common).
+        self.graph_signatures = frozenset(
+            heavy_atom_graph_signature(ref.structure.mol) for ref in self.refs if ref.structure is not None
         )
         self._lock = threading.RLock()
         self._family_matcher: FamilyMatcher | None = None
@@ -369,6 +389,7 @@ __all__ = [
     "ScreeningIndex",
     "get_index",
     "heavy_atom_composition",
+    "heavy_atom_graph_signature",
     "inchikey_of",
     "mass_fractions",
     "whole_key",

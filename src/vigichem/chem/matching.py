@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from rdkit import Chem
@@ -23,6 +24,7 @@ from vigichem.chem.index import (
     EntryRef,
     ScreeningIndex,
     heavy_atom_composition,
+    heavy_atom_graph_signature,
     inchikey_of,
     whole_key,
 )
@@ -35,6 +37,7 @@ from vigichem.chem.structure import (
     looks_like_smiles,
     parse_inchi,
     parse_smiles,
+    parse_smiles_lightly,
     standardise,
 )
 from vigichem.errors import InvalidStructure, UnknownName
@@ -124,39 +127,56 @@ def _resolve(index: ScreeningIndex, text: str) -> Resolution:
     if name_refs:
         return _from_name(index, text, name_refs)
     if (_WHITESPACE.search(text) is None and not _SMILES_CHARS.isdisjoint(text)) or looks_like_smiles(text):
+        if _NOT_QUICK_TEXT.search(text) is None:
+            light = parse_smiles_lightly(text)
+            quick = _quick_negative(index, text, light) if light is not None else None
+            if quick is not None:
+                return quick
         try:
             mol = parse_smiles(text)
         except InvalidStructure as error:
             if _WORDLIKE.search(text):
                 raise _unknown_name(index, text, smiles_reason=error.message) from None
             raise
-        quick = _quick_negative(index, text, mol) if "." not in text else None
-        return quick or _from_structure(index, mol, standardise(mol))
+        return _from_structure(index, mol, standardise(mol))
     raise _unknown_name(index, text)
 
 
-# Atoms that rule out the quick path: a charge, an isotope label, or an element other than the common
-# non-metals (so no metal to disconnect and nothing to neutralise or normalise).
-_NOT_PLAIN = Chem.MolFromSmarts("[+,-,!#1&!#5&!#6&!#7&!#8&!#9&!#14&!#15&!#16&!#17&!#34&!#35&!#53]")
-_ISOTOPE_LABEL = re.compile(r"\[\d")
+# Text that rules out the quick path: a charge or an isotope label (inside a bracket atom, the only place
+# SMILES writes them), a dummy atom, an explicit hydrogen atom (the light parse keeps it), several
+# fragments, or blanks. With the formula's elements (only common non-metals: no metal to disconnect,
+# nothing to neutralise or normalise) it replaces a substructure search on the molecule.
+_NOT_QUICK_TEXT = re.compile(r"\[\d|\[[^\]]*[+-]|\*|\[H|[.\s]")
+_PLAIN_ELEMENTS = frozenset({"H", "B", "C", "N", "O", "F", "Si", "P", "S", "Cl", "Se", "Br", "I"})
+_FORMULA_ELEMENT = re.compile(r"[A-Z][a-z]?")
+
+
+@lru_cache(maxsize=8192)
+def _plain_formula(formula: str) -> bool:
+    return _PLAIN_ELEMENTS.issuperset(_FORMULA_ELEMENT.findall(formula))
 
 
 def _quick_negative(index: ScreeningIndex, text: str, mol: Chem.Mol) -> Resolution | None:
     """A resolution without matches for a plain structure that provably matches nothing, else None.
 
     Most structures submitted are far from every list. For an uncharged, single-fragment molecule of
-    common non-metal elements (the caller checks that ``text`` has no dot), standardisation changes
-    nothing that matching sees. So: a heavy-atom composition unlike every listed structure rules out an
-    identity match, and the family rules and the similarity watch run on the parsed molecule. Only when
+    common non-metal elements (the caller checks the text with ``_NOT_QUICK_TEXT`` and parses it with
+    :func:`parse_smiles_lightly`), standardisation changes nothing that matching sees (it moves charges,
+    bond orders and hydrogens, never heavy-atom bonds). So: a heavy-atom composition, or failing that a
+    heavy-atom graph, unlike every listed structure's rules out an identity match, and the family rules
+    and the similarity watch run on the parsed molecule. Only when
     all three are negative is standardisation skipped, and with it InChI generation (whose cost
     dominates) and canonical SMILES: such a result's identity is the SMILES as submitted, without
     InChIKey. Any hint of a match takes the full path. The tests and the benchmark check on real data
     sets that both paths agree.
     """
-    if _ISOTOPE_LABEL.search(text) or mol.HasSubstructMatch(_NOT_PLAIN):
-        return None
     formula = rdMolDescriptors.CalcMolFormula(mol)
-    if heavy_atom_composition(formula) in index.compositions:
+    if not _plain_formula(formula):
+        return None
+    if (
+        heavy_atom_composition(formula) in index.compositions
+        and heavy_atom_graph_signature(mol) in index.graph_signatures
+    ):
         return None
     provisional = Structure(mol=mol, smiles="", inchi="", inchikey="", skeleton_key="", formula=formula)
     if index.family_matcher.match(provisional):
