@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from tests.ledger.conftest import example_documents, load_example, make_document
 from vigichem.errors import InputTooLarge, InvalidDocument, InvalidInput
 from vigichem.ledger.hashid import event_hash_ids
-from vigichem.ledger.indexing import EVENT_COLUMNS
+from vigichem.ledger.indexing import EVENT_COLUMNS, _stored_event_time, parse_event_time, stored_time
 from vigichem.ledger.node import Node
 from vigichem.ledger.query import EventQuery, query_document, run_query
 from vigichem.ledger.service import capture, ledger_hash_ids, prepare, verify
@@ -147,10 +148,33 @@ def test_a_value_the_database_cannot_store_is_refused_whole(node: Node) -> None:
     indexed, meta = prepare(make_document(3))
     row = list(indexed[2].row)
     row[EVENT_COLUMNS.index("biz_location")] = "urn:example:nul\x00here"  # PostgreSQL text cannot hold NUL
-    indexed[2].row = tuple(row)
+    indexed[2] = indexed[2]._replace(row=tuple(row))
     if node.engine.dialect.name == "postgresql":
         with pytest.raises(InvalidDocument, match="cannot store"):
             node.store.append(indexed, meta, node.signer)
         _assert_nothing_stored(node)
     else:  # SQLite stores any text
         assert len(node.store.append(indexed, meta, node.signer).new) == 3
+
+
+def test_event_time_fast_path_stores_what_the_general_path_stores() -> None:
+    # index_event converts valid times without building error pointers; parse_event_time is the reference
+    # and still names every error.
+    randomness = random.Random(11)
+    dates = ["2026-03-01", "0001-01-01", "9999-12-31", "2024-02-29", "2023-02-29", "2026-13-01", "26-03-01"]
+    separators = ["T", " ", "t", ""]
+    clocks = ["00:30:00", "23:59:59", "12:00", "24:00:00", "7:00:00"]
+    fractions = ["", ".5", ".123456", ".1234567", "."]
+    zones = ["Z", "z", "+01:00", "-14:00", "+0100", "+24:00", "", "x"]
+    valid = 0
+    for _ in range(3000):
+        text = "".join(randomness.choice(part) for part in (dates, separators, clocks, fractions, zones))
+        try:
+            expected: str | None = stored_time(parse_event_time(text, "/p"))
+            valid += 1
+        except InvalidDocument:
+            expected = None
+        assert _stored_event_time(text) == expected, text
+    assert valid > 200
+    assert _stored_event_time("2026-03-01T00:30:00+01:00") == "2026-02-28 23:30:00.000000"
+    assert _stored_event_time(20260301) is None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import stat
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,16 @@ from tests.ledger.conftest import make_document, shipment_event
 from vigichem.errors import InvalidInput, NotFound
 from vigichem.ledger import merkle
 from vigichem.ledger.checkpoints import signature_valid
-from vigichem.ledger.db import create_engine_from_url, epcs, events, migrate, quantities, sources
+from vigichem.ledger.db import (
+    create_engine_from_url,
+    documents,
+    epcs,
+    events,
+    migrate,
+    quantities,
+    sources,
+)
+from vigichem.ledger.indexing import parse_event_time
 from vigichem.ledger.node import KEY_FILE, Node, init_node, load_node
 from vigichem.ledger.service import capture, prepare
 from vigichem.ledger.store import LedgerStore
@@ -183,3 +194,51 @@ def _downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def test_fast_rows_hold_what_sqlalchemy_would_store(node: Node) -> None:
+    # The append hands text times and bare booleans to the driver (no SQLAlchemy type processing): the
+    # stored values must be the ones a Core insert writes, for random times, offsets and fractions.
+    randomness = random.Random(20261123)
+    document = make_document(40)
+    written = []
+    for event in document["epcisBody"]["eventList"]:
+        moment = datetime(randomness.randint(1, 9998), randomness.randint(1, 12), randomness.randint(1, 28))
+        moment += timedelta(
+            seconds=randomness.randint(0, 86_399), microseconds=randomness.randint(0, 999_999)
+        )
+        offset = randomness.choice(["Z", "+00:00", "+01:00", "-05:30", "+14:00", "-12:00"])
+        digits = randomness.choice([0, 1, 3, 6])
+        fraction = f".{moment.microsecond:06d}"[: digits + 1] if digits else ""
+        event["eventTime"] = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}{fraction}{offset}"
+        event["eventTimeZoneOffset"] = "+00:00" if offset == "Z" else offset
+        written.append(event["eventTime"])
+    document["epcisBody"]["eventList"][5]["errorDeclaration"] = {"declarationTime": "2026-03-02T00:00:00Z"}
+    result = capture(node.store, document, signer=node.signer)
+    assert len(result.new) == 40
+    dialect = node.engine.dialect
+    processor = events.c.event_time.type.dialect_impl(dialect).bind_processor(dialect)
+    with node.engine.connect() as connection:
+        rows = connection.execute(
+            select(events.c.event_time, events.c.record_time, events.c.error_declaration).order_by(
+                events.c.seq
+            )
+        ).all()
+        received = connection.execute(select(documents.c.received_at)).scalar_one()
+        raw = (
+            connection.exec_driver_sql(
+                "SELECT event_time, record_time, error_declaration, typeof(error_declaration) "
+                "FROM ledger_events ORDER BY seq"
+            ).all()
+            if node.engine.dialect.name == "sqlite"
+            else []
+        )
+    expected = [parse_event_time(text, "") for text in written]
+    assert [row.event_time for row in rows] == expected
+    assert all(row.record_time == received for row in rows)
+    assert [row.error_declaration for row in rows] == [index == 5 for index in range(40)]
+    if raw:  # SQLite keeps text and integers: exactly the forms SQLAlchemy's processors write
+        assert processor is not None
+        assert [r[0] for r in raw] == [processor(moment) for moment in expected]
+        assert {r[1] for r in raw} == {processor(received)}
+        assert [(r[2], r[3]) for r in raw] == [(int(index == 5), "integer") for index in range(40)]

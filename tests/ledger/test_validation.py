@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.shared_data import OFFICIAL_EPCIS_EXAMPLES
 from vigichem.errors import InputTooLarge, InvalidDocument
-from vigichem.ledger import validation
+from vigichem.ledger import extensions, validation
 from vigichem.ledger.extensions import CONTEXT_ENTRY
 from vigichem.ledger.validation import json_pointer, parse_document, validate_document
 
@@ -377,3 +378,22 @@ def test_extension_prefixes_are_read_once_per_document_with_the_same_result() ->
     del document["epcisBody"]["eventList"][1]["own:customerType"]
     indexed, _meta = prepare(copy.deepcopy(document))
     assert [item.columns["party_ref"] for item in indexed] == ["pty-doc", "pty-own", "pty-iri"]
+
+
+def test_extension_fields_found_in_one_pass_as_each_lookup_finds_them() -> None:
+    # check_extensions reads all fields in one pass over the event; _lookup (one field at a time) is the
+    # reference: IRI first, then the prefixes in order, on random mixes of spellings.
+    randomness = random.Random(7)
+    spellings = ["vc", "chem", "zz", "iri", "other"]
+    for _ in range(500):
+        prefixes = sorted(randomness.sample(["vc", "chem", "zz"], randomness.randint(1, 3)))
+        event: dict[str, Any] = {"type": "ObjectEvent", "eventTime": "2024-01-01T00:00:00Z"}
+        for field in randomness.sample(extensions.FIELDS, randomness.randint(0, len(extensions.FIELDS))):
+            for spelling in randomness.sample(spellings, randomness.randint(1, 3)):
+                key = extensions.NAMESPACE + field if spelling == "iri" else f"{spelling}:{field}"
+                event[key] = randomness.choice([None, "pty-1", "cash", 3, True, f"{spelling}-{field}"])
+        found = extensions._extension_values(event, prefixes)
+        expected = {field: extensions._lookup(event, field, prefixes) for field in extensions.FIELDS}
+        assert {k: v for k, v in found.items() if v is not None} == {
+            k: v for k, v in expected.items() if v is not None
+        }

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from vigichem.errors import InvalidDocument
@@ -134,6 +135,36 @@ def _lookup(event: Mapping[str, Any], field: str, prefixes: Sequence[str]) -> An
     return None
 
 
+@lru_cache(maxsize=256)
+def _field_keys(prefixes: tuple[str, ...]) -> dict[str, tuple[str, int]]:
+    """Every key naming a field of :data:`FIELDS` under ``prefixes``: ``key → (field, rank)``.
+
+    Rank 0 is the full IRI, then the prefixes in order: the precedence :func:`_lookup` applies.
+    """
+    keys: dict[str, tuple[str, int]] = {}
+    for field in FIELDS:
+        keys[NAMESPACE + field] = (field, 0)
+        for rank, prefix in enumerate(prefixes, 1):
+            keys.setdefault(f"{prefix}:{field}", (field, rank))
+    return keys
+
+
+def _extension_values(event: Mapping[str, Any], prefixes: Sequence[str]) -> dict[str, Any]:
+    """The :data:`FIELDS` an event carries, ``field → value``, as :func:`_lookup` would find each.
+
+    One pass over the event's keys instead of a lookup per field and prefix (this runs for every event).
+    """
+    keys = _field_keys(tuple(prefixes))
+    found: dict[str, tuple[int, Any]] = {}
+    for key, value in event.items():
+        hit = keys.get(key)
+        if hit is not None:
+            field, rank = hit
+            if field not in found or rank < found[field][0]:
+                found[field] = (rank, value)
+    return {field: value for field, (_, value) in found.items()}
+
+
 def extension_value(event: Mapping[str, Any], field: str, context: Any = None) -> Any:
     """The value of a vigichem extension ``field`` in an event, or ``None``.
 
@@ -164,35 +195,37 @@ def check_extensions(
     (e.g. ``/epcisBody/eventList/3``) so that errors point into the whole document.
     """
     errors: list[dict[str, str]] = []
-    prefixes = _event_prefixes(event, context)  # once per event, not once per field
+    values = _extension_values(event, _event_prefixes(event, context))  # one pass over the event
+    if not values:
+        return errors
 
     def error(field: str, message: str) -> None:
         errors.append({"path": f"{pointer}/{PREFIX}:{field}", "message": message})
 
-    ref = _lookup(event, CUSTOMER_REF, prefixes)
+    ref = values.get(CUSTOMER_REF)
     if ref is not None and not (isinstance(ref, str) and PARTY_REF_RE.match(ref)):
         error(
             CUSTOMER_REF, "must be a party reference of 1-128 letters, digits or . _ : - (no personal data)"
         )
-    payment = _lookup(event, PAYMENT_METHOD, prefixes)
+    payment = values.get(PAYMENT_METHOD)
     if payment is not None and payment not in PAYMENT_METHODS:
         error(PAYMENT_METHOD, f"unknown payment method {payment!r}; known: {', '.join(PAYMENT_METHODS)}")
-    end_use = _lookup(event, STATED_END_USE, prefixes)
+    end_use = values.get(STATED_END_USE)
     if end_use is not None and not (isinstance(end_use, str) and 0 < len(end_use) <= MAX_END_USE_CHARS):
         error(STATED_END_USE, f"must be a non-empty text of at most {MAX_END_USE_CHARS} characters")
-    concentration = _lookup(event, CONCENTRATION, prefixes)
+    concentration = values.get(CONCENTRATION)
     if concentration is not None:
         errors.extend(_check_concentration(concentration, f"{pointer}/{PREFIX}:{CONCENTRATION}"))
-    id_verified = _lookup(event, ID_VERIFIED, prefixes)
+    id_verified = values.get(ID_VERIFIED)
     if id_verified is not None and not isinstance(id_verified, bool):
         error(ID_VERIFIED, "must be true or false (whether the buyer showed an identity document)")
-    customer_type = _lookup(event, CUSTOMER_TYPE, prefixes)
+    customer_type = values.get(CUSTOMER_TYPE)
     if customer_type is not None and customer_type not in CUSTOMER_TYPES:
         error(CUSTOMER_TYPE, f"unknown customer type {customer_type!r}; known: {', '.join(CUSTOMER_TYPES)}")
-    delivery_type = _lookup(event, DELIVERY_TYPE, prefixes)
+    delivery_type = values.get(DELIVERY_TYPE)
     if delivery_type is not None and delivery_type not in DELIVERY_TYPES:
         error(DELIVERY_TYPE, f"unknown delivery type {delivery_type!r}; known: {', '.join(DELIVERY_TYPES)}")
-    delivery_ref = _lookup(event, DELIVERY_REF, prefixes)
+    delivery_ref = values.get(DELIVERY_REF)
     if delivery_ref is not None and not (isinstance(delivery_ref, str) and PARTY_REF_RE.match(delivery_ref)):
         error(
             DELIVERY_REF,

@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, 
 from sqlalchemy.exc import DataError as DBAPIDataError
 
 from vigichem.errors import InvalidDocument, NotFound
-from vigichem.ledger.bulk import bulk_insert_tuples, sqlite_datetime
+from vigichem.ledger.bulk import bulk_insert_tuples
 from vigichem.ledger.checkpoints import (
     append_to_frontier,
     frontier_from_bytes,
@@ -52,6 +52,7 @@ from vigichem.ledger.indexing import (
     QUANTITY_COLUMNS,
     SOURCE_COLUMNS,
     IndexedEvent,
+    stored_time,
 )
 from vigichem.ledger.merkle import MerkleTree, event_leaf_hash
 from vigichem.ledger.models import CaptureResult, Checkpoint, StoredEvent
@@ -225,21 +226,18 @@ class LedgerStore:
         now: datetime,
     ) -> None:
         # Rows are built as tuples in column order and handed to the driver (see vigichem.ledger.bulk),
-        # already in the form the database stores (SQLite: datetimes as text, booleans as 0/1).
-        sqlite = connection.dialect.name == "sqlite"
-        record_time: Any = sqlite_datetime(now) if sqlite else now
+        # already in the form the database stores: times as text (indexing.stored_time, which PostgreSQL's
+        # COPY parses too); sqlite3 binds the boolean error_declaration as 1/0 itself (bool is an int).
+        record_time = stored_time(now)
         event_rows: list[tuple[Any, ...]] = []
         quantity_rows: list[tuple[Any, ...]] = []
         epc_rows: list[tuple[Any, ...]] = []
         source_rows: list[tuple[Any, ...]] = []
         for index, item in enumerate(new):
             seq = first_seq + index
-            row = item.row
-            if sqlite:
-                # event_time (see EVENT_COLUMNS) as SQLAlchemy stores it; sqlite3 binds the boolean
-                # error_declaration as 1/0 itself (bool is an int)
-                row = (*row[:3], sqlite_datetime(row[3]), *row[4:])
-            event_rows.append((seq, *row, record_time, document_id, index, item.event_json, leaves[index]))
+            event_rows.append(
+                (seq, *item.row, record_time, document_id, index, item.event_json, leaves[index])
+            )
             if item.quantities:
                 quantity_rows.extend((seq, *child) for child in item.quantities)
             if item.epcs:
