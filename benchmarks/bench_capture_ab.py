@@ -73,6 +73,7 @@ def _run_side(src: Path, backend: str, per_document: int, total: int, workers: i
 
 
 def _export(commit: str, directory: Path) -> Path:
+    directory.mkdir()
     archive = subprocess.run(
         ["git", "-C", str(ROOT), "archive", commit, "src"], capture_output=True, check=True
     )
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run the comparison and print its JSON figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--baseline", help="the commit to compare with (git archive of its src)")
+    parser.add_argument("--current", help="a commit to measure instead of the working tree's src")
     parser.add_argument("--events", type=int, default=10_000, help="events per measurement (1/doc: a tenth)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -130,9 +132,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.baseline:
         parser.error("--baseline COMMIT is required")
     figures: dict[str, Any] = {"baseline": args.baseline, "cpus": os.cpu_count()}
+    figures["current"] = args.current or "working tree"
     with tempfile.TemporaryDirectory(prefix="vigichem-ab-") as directory:
-        baseline = _export(args.baseline, Path(directory))
-        current = ROOT / "src"
+        baseline = _export(args.baseline, Path(directory) / "baseline")
+        current = _export(args.current, Path(directory) / "current") if args.current else ROOT / "src"
         for backend in args.backends.split(","):
             rows = []
             for per_document in (int(n) for n in args.per_document.split(",")):
