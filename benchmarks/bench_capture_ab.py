@@ -11,7 +11,8 @@ new/old of both, and the load average seen around the runs.
 
 Figures: durable ``capture`` with 1, 100 and 1,000 events per document, and ``capture_many`` (``--workers``
 preparation processes, 1,000-event documents), on SQLite and PostgreSQL (``VIGICHEM_TEST_POSTGRES_URL``,
-each run in its own schema). The events are :func:`bench_ledger.synthetic_document`'s.
+each run in its own schema). The events are :func:`bench_ledger.synthetic_document`'s (each side uses
+the ``bench_ledger`` of its own commit).
 
 Usage: ``python benchmarks/bench_capture_ab.py --baseline COMMIT [--events 10000] [--repeat 3]
 [--backends sqlite,postgresql] [--per-document 1,100,1000] [--workers 2] [--output FILE]``.
@@ -33,12 +34,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def one_run(backend: str, per_document: int, total: int, workers: int) -> dict[str, float]:
+def one_run(backend: str, per_document: int, total: int, workers: int, src: Path) -> dict[str, float]:
     """One measurement in this process (whichever ``vigichem`` is on the path): events/s and CPU µs/event.
 
     ``workers`` 0 is ``capture`` document by document; more is ``capture_many`` with that many workers.
+    The documents and the fresh database come from the ``bench_ledger`` beside ``src`` (same commit).
     """
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    sys.path.insert(0, str(src.parent / "benchmarks"))
     import bench_ledger
     from vigichem.ledger.pipeline import capture_many
     from vigichem.ledger.service import capture
@@ -127,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         if not str(Path(vigichem.__file__).resolve()).startswith(str(Path(src).resolve())):
             raise RuntimeError(f"expected vigichem from {src}, got {vigichem.__file__}")
-        print(json.dumps(one_run(backend, per_document, total, workers)))
+        print(json.dumps(one_run(backend, per_document, total, workers, Path(src))))
         return {}
     if not args.baseline:
         parser.error("--baseline COMMIT is required")
