@@ -77,7 +77,7 @@ def _run_side(src: Path, backend: str, per_document: int, total: int, workers: i
 def _export(commit: str, directory: Path) -> Path:
     directory.mkdir()
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", commit, "src"], capture_output=True, check=True
+        ["git", "-C", str(ROOT), "archive", commit, "src", "benchmarks"], capture_output=True, check=True
     )
     subprocess.run(["tar", "-x", "-C", str(directory)], input=archive.stdout, check=True)
     return directory / "src"
