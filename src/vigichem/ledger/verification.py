@@ -41,13 +41,16 @@ import bisect
 import gc
 import hashlib
 import json
+import multiprocessing
 import os
 import re
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, create_engine, func, select
@@ -613,6 +616,17 @@ def default_verify_workers() -> int:
         return os.cpu_count() or 1
 
 
+def _pool_context() -> BaseContext:
+    """How to start workers: fork when this process runs one thread, else spawn.
+
+    Fork is the cheapest (nothing is imported again) but copies only the calling thread: a lock that
+    another thread holds at that moment (SQLite's, a connection pool's, logging's) stays locked for ever in
+    the child. In a process with other threads (a web server verifying on request) workers are spawned.
+    """
+    fork = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if fork else "spawn")
+
+
 def _shareable(engine: Engine) -> bool:
     """Whether other processes can open this database (not an in-memory SQLite database)."""
     if not is_sqlite(engine):
@@ -645,7 +659,10 @@ def _chunk_results(
     snapshot = _export_snapshot(connection) if is_postgresql(store.engine) else None
     url = store.engine.url.render_as_string(hide_password=False)
     pool = ProcessPoolExecutor(
-        max_workers=workers, initializer=_start_worker, initargs=(url, snapshot, hash_ids)
+        max_workers=workers,
+        mp_context=_pool_context(),
+        initializer=_start_worker,
+        initargs=(url, snapshot, hash_ids),
     )
     try:
         queue: deque[Future[_ChunkResult | None]] = deque()
