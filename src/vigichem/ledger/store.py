@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from psycopg import DataError as PsycopgDataError
-from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, DateTime, Engine, func, select
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.exc import DataError as DBAPIDataError
 
 from vigichem.errors import InvalidDocument, NotFound
@@ -104,6 +105,43 @@ class VerifyRow(NamedTuple):
     document_index: int
 
 
+# The append's statements, written once and run through the driver: SQLAlchemy Core spends about as much
+# CPU compiling and processing these four small statements as a single-event capture spends on everything
+# else (the transaction itself, with WRITE_LOCK, stays SQLAlchemy's). "?" placeholders; PostgreSQL's
+# driver gets "%s" (see _driver_row).
+_SELECT_LOG_STATE = "SELECT tree_size, frontier FROM ledger_log_state WHERE id = 1"
+_INSERT_DOCUMENT = (
+    "INSERT INTO ledger_documents (epcis_document_id, received_at, first_seq, event_count, duplicate_count, "
+    "context_json, header_json) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"
+)
+_UPDATE_LOG_STATE = "UPDATE ledger_log_state SET tree_size = ?, frontier = ? WHERE id = 1"
+_INSERT_CHECKPOINT = (
+    "INSERT INTO ledger_checkpoints (tree_size, root, time, signature, key_id) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def _driver_row(connection: Connection, statement: str, parameters: tuple[Any, ...]) -> Any:
+    """Run one statement on the connection's driver cursor; its first row (None when it returns none)."""
+    if connection.dialect.name == "postgresql":
+        statement = statement.replace("?", "%s")
+    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement, parameters)
+        return cursor.fetchone() if cursor.description is not None else None
+    finally:
+        cursor.close()
+
+
+_SQLITE_DATETIME = DateTime().dialect_impl(sqlite_dialect()).bind_processor(sqlite_dialect())
+
+
+def _stored_datetime(connection: Connection, moment: datetime) -> Any:
+    """A datetime as SQLAlchemy would bind it: its SQLite text, or the datetime itself for PostgreSQL."""
+    if connection.dialect.name == "sqlite" and _SQLITE_DATETIME is not None:
+        return _SQLITE_DATETIME(moment)
+    return moment
+
+
 class LedgerStore:
     """The ledger tables behind one SQLAlchemy engine (SQLite or PostgreSQL)."""
 
@@ -154,26 +192,25 @@ class LedgerStore:
                     new=[], duplicates=duplicates, tree_size=tree_size, first_seq=tree_size, document_id=None
                 )
             now = utc_now()
-            document_id = connection.execute(
-                insert(documents).returning(documents.c.id),
-                {
-                    "epcis_document_id": meta.epcis_document_id,
-                    "received_at": now,
-                    "first_seq": tree_size,
-                    "event_count": len(new),
-                    "duplicate_count": len(duplicates),
-                    "context_json": meta.context_json,
-                    "header_json": meta.header_json,
-                },
-            ).scalar_one()
+            document_id = int(
+                _driver_row(
+                    connection,
+                    _INSERT_DOCUMENT,
+                    (
+                        meta.epcis_document_id,
+                        _stored_datetime(connection, now),
+                        tree_size,
+                        len(new),
+                        len(duplicates),
+                        meta.context_json,
+                        meta.header_json,
+                    ),
+                )[0]
+            )
             leaves = [event_leaf_hash(item.hash_id) for item in new]
             self._insert_events(connection, new, leaves, tree_size, document_id, now)
             new_size = append_to_frontier(frontier, tree_size, leaves)
-            connection.execute(
-                update(log_state)
-                .where(log_state.c.id == 1)
-                .values(tree_size=new_size, frontier=frontier_to_bytes(frontier))
-            )
+            _driver_row(connection, _UPDATE_LOG_STATE, (new_size, frontier_to_bytes(frontier)))
             checkpoint = None
             if signer is not None:
                 checkpoint = signer(new_size, frontier_root(frontier), now)
@@ -188,11 +225,9 @@ class LedgerStore:
         )
 
     def _lock_log_state(self, connection: Connection) -> tuple[int, list[bytes]]:
-        query = select(log_state.c.tree_size, log_state.c.frontier).where(log_state.c.id == 1)
-        if is_postgresql(self.engine):
-            query = query.with_for_update()
-        row = connection.execute(query).one()
-        return int(row.tree_size), frontier_from_bytes(bytes(row.frontier))
+        query = _SELECT_LOG_STATE + (" FOR UPDATE" if is_postgresql(self.engine) else "")
+        row = _driver_row(connection, query, ())
+        return int(row[0]), frontier_from_bytes(bytes(row[1]))
 
     @staticmethod
     def _existing_hash_ids(connection: Connection, hash_ids: list[str]) -> set[str]:
@@ -251,15 +286,16 @@ class LedgerStore:
 
     @staticmethod
     def _insert_checkpoint(connection: Connection, checkpoint: Checkpoint) -> None:
-        connection.execute(
-            insert(checkpoints),
-            {
-                "tree_size": checkpoint.tree_size,
-                "root": checkpoint.root,
-                "time": checkpoint.time,
-                "signature": checkpoint.signature,
-                "key_id": checkpoint.key_id,
-            },
+        _driver_row(
+            connection,
+            _INSERT_CHECKPOINT,
+            (
+                checkpoint.tree_size,
+                checkpoint.root,
+                _stored_datetime(connection, checkpoint.time),
+                checkpoint.signature,
+                checkpoint.key_id,
+            ),
         )
 
     def sign_current(self, signer: CheckpointSigner) -> Checkpoint:
