@@ -11,10 +11,11 @@ caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, DateTime, Table
+from sqlalchemy import Boolean, Connection, DateTime, Dialect, Table
 
 __all__ = ["bulk_insert", "bulk_insert_tuples", "sqlite_datetime"]
 
@@ -59,6 +60,17 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict[str, A
     bulk_insert_tuples(connection, table, names, tuples)
 
 
+@lru_cache(maxsize=256)
+def _statement(dialect: Dialect, table: Table, names: tuple[str, ...]) -> str:
+    """The bulk statement for ``table``'s columns ``names`` (quoted once, not on every document)."""
+    preparer = dialect.identifier_preparer
+    column_list = ", ".join(preparer.quote(name) for name in names)
+    table_name = preparer.format_table(table)
+    if dialect.name == "postgresql":
+        return f"COPY {table_name} ({column_list}) FROM STDIN"
+    return f"INSERT INTO {table_name} ({column_list}) VALUES ({', '.join('?' for _ in names)})"
+
+
 def bulk_insert_tuples(
     connection: Connection,
     table: Table,
@@ -75,27 +87,18 @@ def bulk_insert_tuples(
     """
     if not rows:
         return
-    preparer = connection.dialect.identifier_preparer
-    column_list = ", ".join(preparer.quote(name) for name in names)
-    table_name = preparer.format_table(table)
     dialect = connection.dialect.name
+    statement = _statement(connection.dialect, table, tuple(names))
     if dialect == "postgresql":
         dbapi_connection: Any = connection.connection.dbapi_connection
-        with (
-            dbapi_connection.cursor() as cursor,
-            cursor.copy(f"COPY {table_name} ({column_list}) FROM STDIN") as copy,
-        ):
+        with dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
         return
     if dialect == "sqlite":
-        placeholders = ", ".join("?" for _ in names)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(
-                f"INSERT INTO {table_name} ({column_list}) VALUES ({placeholders})",
-                rows if converted else _sqlite_rows(table, names, rows),
-            )
+            cursor.executemany(statement, rows if converted else _sqlite_rows(table, names, rows))
         finally:
             cursor.close()
         return
