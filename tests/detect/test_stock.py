@@ -153,3 +153,35 @@ def test_sums_are_the_databases_own_where_the_order_of_addition_matters(
                 {k: pytest.approx(v, rel=1e-12) if isinstance(v, float) else v for k, v in row.items()}
                 for row in expected
             ]
+
+
+def test_the_rule_reads_the_master_data_as_it_is_at_each_count(engine: Engine) -> None:
+    """The stock-count rule keeps the balance's catalogue between counts, but not once the master data
+    changed: a product's net content registered between two counts changes the lots as the balance does."""
+    from tests.ledger.factories import H2O2_GTIN
+    from vigichem.detect.engine import DetectionEngine
+    from vigichem.detect.rules.inventory import TheftLoss
+    from vigichem.ledger.balance import compute_balance
+    from vigichem.ledger.masterdata_models import NetContent, Product
+
+    masterdata = MasterData(engine)
+    masterdata.load(ledger_masterdata())
+    (rule,) = DetectionEngine(engine, only=["theft_loss"]).rules
+    assert isinstance(rule, TheftLoss)
+    RandomLedger(engine, 4).add(4)
+    as_of = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    before = {site: rule._site_lots(engine, site, as_of) for site in SITES}
+    assert before == {site: compute_balance(engine, site=site, as_of=as_of).lots for site in SITES}
+    (h2o2,) = [p for p in masterdata.products() if p.gtin == H2O2_GTIN]
+    changed = Product(
+        id=h2o2.id,
+        name=h2o2.name,
+        gtin=h2o2.gtin,
+        organisation=h2o2.organisation,
+        composition=tuple({"substance": c.substance, "percent": c.percent} for c in h2o2.components),
+        net_content=NetContent(value=20, uom="KGM"),
+    )
+    masterdata.register(products=[changed])
+    after = {site: rule._site_lots(engine, site, as_of) for site in SITES}
+    assert after == {site: compute_balance(engine, site=site, as_of=as_of).lots for site in SITES}
+    assert after != before  # the change mattered (counts in items are converted through net content)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select
 
 from vigichem.detect.context import DetectionState
 from vigichem.detect.facts import EventFacts
@@ -37,6 +37,7 @@ class TheftLoss(LedgerRule):
     numbers = ("tolerance_fraction", "tolerance_kg")
 
     _book: tuple[Engine, SiteBook] | None = None
+    _catalogues: tuple[Engine, tuple[Any, ...], Any] | None = None
 
     def cooldown_days(self) -> float:
         """Every count is its own evidence; alerts are de-duplicated by fingerprint only."""
@@ -101,17 +102,36 @@ class TheftLoss(LedgerRule):
         ledger and the substance figures. The site's rows come from a :class:`~vigichem.detect.stock.SiteBook`
         that reads each stored row once (the balance's statement reads the whole ledger at every count).
         """
-        from vigichem.ledger.balance import _Catalogue, lot_balances
-        from vigichem.ledger.masterdata import MasterData
+        from vigichem.ledger.balance import lot_balances
 
         if self._book is None or self._book[0] is not engine:
             self._book = (engine, SiteBook())
-        catalogue = _Catalogue(MasterData(engine))  # read again at each count, as the balance does
         moment = as_of.astimezone(dt.UTC).replace(tzinfo=None)
-        location = catalogue.site_location(site)
         with engine.connect() as connection:
+            catalogue = self._catalogue(engine, connection)
+            location = catalogue.site_location(site)
             rows = self._book[1].site_rows(connection, location, moment)
         return list(lot_balances(rows, catalogue))
+
+    def _catalogue(self, engine: Engine, connection: Connection) -> Any:
+        """The balance's catalogue of the master data as it is now, as the balance reads it at each call.
+
+        Building it reads and converts every organisation, site and product (30 ms with the 1,452 sites of
+        a 1M-event simulation); it is rebuilt only when the rows it maps lots and sites from (sites and
+        products with their components and findings) differ from those it was built from.
+        """
+        from vigichem.ledger import inventory_tables as t
+        from vigichem.ledger.balance import _Catalogue
+        from vigichem.ledger.masterdata import MasterData
+
+        tables = (t.sites, t.products, t.product_components, t.product_findings)
+        rows = tuple(
+            tuple(connection.execute(select(table).order_by(*table.primary_key.columns))) for table in tables
+        )
+        cached = self._catalogues
+        if cached is None or cached[0] is not engine or cached[1] != rows:
+            cached = self._catalogues = (engine, rows, _Catalogue(MasterData(engine)))
+        return cached[2]
 
     def _tolerance(self, expected: float) -> float:
         return max(self.params["tolerance_kg"], self.params["tolerance_fraction"] * abs(expected))
