@@ -287,7 +287,9 @@ def _rerank(connection: Connection, start: int, end: int) -> None:
             transit_changed.join(
                 shipment,
                 and_(
-                    shipment.c.group_id == transit_changed.c.group_id,
+                    # ``+ 0``: no index on the scratch side, so SQLite walks the few changed groups and
+                    # reaches their shipments by the (group, side, rank) index instead of scanning them all.
+                    shipment.c.group_id == transit_changed.c.group_id + 0,
                     shipment.c.side == SHIPMENT,
                     shipment.c.rank >= transit_changed.c.from_rank,
                 ),

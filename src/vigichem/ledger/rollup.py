@@ -18,7 +18,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Float,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -159,7 +161,6 @@ def _update_counts(connection: Connection, start: int, end: int) -> None:
     in_range = [new.c.seq >= start, new.c.seq < end]
     # unindexed(): the seq range (primary key) is the way in, not every count of the category index.
     counted = select(new.c.group_id).where(*in_range, unindexed(new.c.category) == COUNTED).distinct()
-    touched = select(new.c.group_id).where(*in_range).distinct()
     # A group with a new count: its last count is found again among all its counts.
     connection.execute(balance_counts.delete().where(balance_counts.c.group_id.in_(counted)))
     latest = ranked_counts(balance_rows.c.group_id.in_(counted), []).subquery("latest")
@@ -176,7 +177,7 @@ def _update_counts(connection: Connection, start: int, end: int) -> None:
             ).where(latest.c.rank == 1),
         )
     )
-    # Every touched group with a count: what moved after the count, summed again over the group's range.
+    # A group with a new count: what moved after its count, summed again over the group's rows after it.
     moved = balance_rows.alias("moved")
     after = {
         column: func.coalesce(
@@ -191,7 +192,41 @@ def _update_counts(connection: Connection, start: int, end: int) -> None:
         )
         for name, column in AFTER_COLUMNS.items()
     }
-    connection.execute(update(balance_counts).where(balance_counts.c.group_id.in_(touched)).values(**after))
+    connection.execute(update(balance_counts).where(balance_counts.c.group_id.in_(counted)).values(**after))
+    # Any other touched group with a count keeps its count: what moved after it only grows by the new rows
+    # dated after it (read from the seq range, not from each group's rows after its count).
+    grown = (
+        select(new.c.group_id, new.c.category, func.sum(new.c.qty))
+        .select_from(new.join(balance_counts, balance_counts.c.group_id == new.c.group_id))
+        .where(
+            *in_range,
+            new.c.event_time > balance_counts.c.event_time,
+            unindexed(new.c.category) != COUNTED,
+            new.c.group_id.not_in(counted),
+        )
+        .group_by(new.c.group_id, new.c.category)
+    )
+    added: dict[int, dict[str, float]] = {}
+    for group_id, name, qty in connection.execute(grown):
+        added.setdefault(int(group_id), dict.fromkeys(AFTER_COLUMNS, 0.0))[name] = float(qty)
+    if added:
+        increment = (
+            update(balance_counts)
+            .where(balance_counts.c.group_id == bindparam("target"))
+            .values(
+                **{
+                    column: balance_counts.c[column] + bindparam(f"add_{name}", type_=Float)
+                    for name, column in AFTER_COLUMNS.items()
+                }
+            )
+        )
+        connection.execute(
+            increment,
+            [
+                {"target": group_id, **{f"add_{name}": qty for name, qty in sums.items()}}
+                for group_id, sums in added.items()
+            ],
+        )
 
 
 def ranked_counts(condition: ColumnElement[bool], withdrawn: list[int]) -> Select[Any]:
