@@ -194,10 +194,10 @@ def roll_transit(connection: Connection, start: int, end: int, on_postgresql: bo
     ]
     if added:
         connection.execute(_add_totals(on_postgresql), added)
-    _rerank(connection, start, end)
+    _rerank(connection, start, end, on_postgresql)
 
 
-def _rerank(connection: Connection, start: int, end: int) -> None:
+def _rerank(connection: Connection, start: int, end: int, on_postgresql: bool) -> None:
     """Rank the new rows, re-rank the rows after an earlier-dated one, and pair the shipments again."""
     new = transit_rows.alias("new_row")
     firsts = (
@@ -257,6 +257,10 @@ def _rerank(connection: Connection, start: int, end: int) -> None:
     connection.execute(delete(transit_changed))
     changed = select(starts.c.group_id, func.min(starts.c.base)).group_by(starts.c.group_id)
     connection.execute(insert(transit_changed).from_select(["group_id", "from_rank"], changed))
+    if on_postgresql:
+        # The scratch table's statistics are those of some earlier refresh (thousands of groups after a
+        # bulk load): without fresh ones PostgreSQL hash-joins whole tables (the log twice) below.
+        connection.exec_driver_sql("ANALYZE ledger_transit_changed")
     connection.execute(
         delete(transit_candidates).where(
             exists().where(
