@@ -18,13 +18,14 @@ Here the same pairing is kept up to date by the roll-up's refresh (:func:`roll_t
   receipt is missing or has another quantity are kept, with what a report shows of both events, in
   ``ledger_transit_candidates`` (the pairs with equal quantities never make an issue).
 
-A balance (:func:`rollup_transit_rows`) then reads the per-group totals (``ledger_transit_totals`` for
-shipments, the ``received`` totals of the balance for receipts) to tell the groups that disagree, and the
-candidates of those groups: the rows from which :func:`vigichem.ledger.balance.transit_issues` can report
-something, a few columns each from one small table. Groups touched by an error
-declaration (the withdrawn events count in the stored ranks) and a balance confined to one origin site
-(``--site``: the reference ranks only that site's shipments) are paired again in Python from the stored
-rows of the groups concerned. ``docs/balance.md`` ("Transit") describes both paths.
+A balance (:func:`rollup_transit_issues`; :func:`rollup_transit_rows` gives the same rows as dicts)
+reads the per-group totals (``ledger_transit_totals`` for shipments, the ``received`` totals of the
+balance for receipts) to tell the groups that disagree, and the candidates of those groups: the rows from
+which :func:`vigichem.ledger.balance.transit_issues` can report something, a few columns each from one
+small table. Groups touched by an error declaration (the withdrawn events count in the stored ranks) and
+a balance confined to one origin site (``--site``: the reference ranks only that site's shipments) are
+paired again in Python from the stored
+rows of the groups concerned. ``docs/balance.md`` ("Transit", "Roll-up") describes both paths.
 """
 
 from __future__ import annotations
