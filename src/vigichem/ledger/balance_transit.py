@@ -24,8 +24,8 @@ balance for receipts) to tell the groups that disagree, and the candidates of th
 which :func:`vigichem.ledger.balance.transit_issues` can report something, a few columns each from one
 small table. Groups touched by an error declaration (the withdrawn events count in the stored ranks) and
 a balance confined to one origin site (``--site``: the reference ranks only that site's shipments) are
-paired again in Python from the stored
-rows of the groups concerned. ``docs/balance.md`` ("Transit", "Roll-up") describes both paths.
+paired again in Python from the stored rows of the groups concerned. ``docs/balance.md`` ("Transit",
+"Roll-up") describes both paths.
 """
 
 from __future__ import annotations
