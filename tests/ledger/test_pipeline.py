@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -29,4 +30,23 @@ def test_capture_many_keeps_order_and_reports_bad_documents(node: Node, workers:
     assert not isinstance(first, VigichemError) and first.first_seq == 0 and len(first.new) == 3
     assert not isinstance(third, VigichemError) and third.first_seq == 3
     assert not isinstance(fourth, VigichemError) and fourth.duplicates == first.new
+    assert verify(node.store, node.identity.public_key).ok
+
+
+def test_capture_many_spawns_its_workers_beside_other_threads(node: Node) -> None:
+    """A web server captures with other threads running: fork would copy only the calling thread (and any
+    lock another one holds), so the workers are spawned, and the documents still go in, in order."""
+    from vigichem.ledger.processes import worker_context
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assert worker_context().get_start_method() == "spawn"
+        documents = [make_document(2, start=0), make_document(2, start=2)]
+        results = list(capture_many(node.store, documents, signer=node.signer, workers=2))
+    finally:
+        stop.set()
+        other.join()
+    assert [r.first_seq for r in results if not isinstance(r, VigichemError)] == [0, 2]
     assert verify(node.store, node.identity.public_key).ok

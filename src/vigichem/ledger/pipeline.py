@@ -9,7 +9,6 @@ does). A document that fails preparation is reported in its place and the others
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -18,6 +17,7 @@ from typing import Any
 from vigichem.errors import VigichemError
 from vigichem.ledger.indexing import IndexedEvent
 from vigichem.ledger.models import CaptureResult
+from vigichem.ledger.processes import usable_cpus, worker_context
 from vigichem.ledger.service import prepare
 from vigichem.ledger.store import CheckpointSigner, DocumentMeta, LedgerStore
 
@@ -28,11 +28,7 @@ Prepared = tuple[list[IndexedEvent], DocumentMeta] | VigichemError
 
 def default_workers() -> int:
     """Worker processes for preparation: the CPUs this process may use, less one for the writer."""
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        available = os.cpu_count() or 1
-    return max(1, available - 1)
+    return max(1, usable_cpus() - 1)
 
 
 def _prepare_safely(raw_or_doc: bytes | str | dict[str, Any], max_bytes: int | None) -> Prepared:
@@ -58,7 +54,7 @@ def capture_many(
             yield prepared if isinstance(prepared, VigichemError) else store.append(*prepared, signer)
         return
     window = 2 * count  # bounded read-ahead keeps memory flat over any number of documents
-    with ProcessPoolExecutor(max_workers=count) as pool:
+    with ProcessPoolExecutor(max_workers=count, mp_context=worker_context()) as pool:
         pending: deque[Future[Prepared]] = deque()
         source = iter(documents)
         exhausted = False

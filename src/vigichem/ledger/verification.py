@@ -41,16 +41,12 @@ import bisect
 import gc
 import hashlib
 import json
-import multiprocessing
-import os
 import re
-import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.context import BaseContext
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, create_engine, func, select
@@ -61,6 +57,7 @@ from vigichem.ledger.checkpoints import append_to_frontier, frontier_root, signa
 from vigichem.ledger.db import create_engine_from_url, events, is_postgresql, is_sqlite
 from vigichem.ledger.merkle import event_leaf_hash, node_hash
 from vigichem.ledger.models import Checkpoint, Discrepancy, DiscrepancyKind, VerifyReport
+from vigichem.ledger.processes import usable_cpus, worker_context
 from vigichem.ledger.store import LedgerStore, VerifyRow
 
 __all__ = [
@@ -610,21 +607,7 @@ def _worker_chunk(task: _ChunkTask) -> _ChunkResult | None:
 
 def default_verify_workers() -> int:
     """Processes for the fast pass: one per CPU this process may use (the parent only waits)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
-
-
-def _pool_context() -> BaseContext:
-    """How to start workers: fork when this process runs one thread, else spawn.
-
-    Fork is the cheapest (nothing is imported again) but copies only the calling thread: a lock that
-    another thread holds at that moment (SQLite's, a connection pool's, logging's) stays locked for ever in
-    the child. In a process with other threads (a web server verifying on request) workers are spawned.
-    """
-    fork = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if fork else "spawn")
+    return usable_cpus()
 
 
 def _shareable(engine: Engine) -> bool:
@@ -660,7 +643,7 @@ def _chunk_results(
     url = store.engine.url.render_as_string(hide_password=False)
     pool = ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=_pool_context(),
+        mp_context=worker_context(),
         initializer=_start_worker,
         initargs=(url, snapshot, hash_ids),
     )
