@@ -164,11 +164,10 @@ def _quick_negative(index: ScreeningIndex, text: str, mol: Chem.Mol) -> Resoluti
     :func:`parse_smiles_lightly`), standardisation changes nothing that matching sees (it moves charges,
     bond orders and hydrogens, never heavy-atom bonds). So: a heavy-atom composition, or failing that a
     heavy-atom graph, unlike every listed structure's rules out an identity match, and the family rules
-    and the similarity watch run on the parsed molecule. Only when
-    all three are negative is standardisation skipped, and with it InChI generation (whose cost
-    dominates) and canonical SMILES: such a result's identity is the SMILES as submitted, without
-    InChIKey. Any hint of a match takes the full path. The tests and the benchmark check on real data
-    sets that both paths agree.
+    and the similarity watch run on the parsed molecule. Only when all three are negative is
+    standardisation skipped, and with it InChI generation (whose cost dominates) and canonical SMILES:
+    such a result's identity is the SMILES as submitted, without InChIKey. Any hint of a match takes the
+    full path. The tests and the benchmark check on real data sets that both paths agree.
     """
     formula = rdMolDescriptors.CalcMolFormula(mol)
     if not _plain_formula(formula):
