@@ -37,6 +37,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     DateTime,
     Float,
     Index,
@@ -46,7 +47,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    exists,
+    insert,
+    select,
 )
+from sqlalchemy.sql import Subquery
 
 from vigichem.ledger.db import metadata
 
@@ -60,6 +65,7 @@ __all__ = [
     "balance_rows",
     "balance_state",
     "balance_totals",
+    "register_groups",
     "transit_candidates",
     "transit_changed",
     "transit_rows",
@@ -87,6 +93,24 @@ balance_groups = Table(
     Column("unit", Text, nullable=False),
     UniqueConstraint("site", "epc_class", "unit", name="uq_ledger_balance_groups_site"),
 )
+
+
+def register_groups(connection: Connection, fresh: Subquery) -> None:
+    """Give a group id to each (site, epc_class, unit) of ``fresh`` that has none yet.
+
+    ``fresh`` is a subquery with those three columns (the new rows' groups of one roll-up refresh).
+    """
+    known = exists().where(
+        balance_groups.c.site == fresh.c.site,
+        balance_groups.c.epc_class == fresh.c.epc_class,
+        balance_groups.c.unit == fresh.c.unit,
+    )
+    connection.execute(
+        insert(balance_groups).from_select(
+            ["site", "epc_class", "unit"], select(fresh.c.site, fresh.c.epc_class, fresh.c.unit).where(~known)
+        )
+    )
+
 
 balance_rows = Table(
     "ledger_balance_rows",

@@ -65,6 +65,7 @@ from vigichem.ledger.balance_tables import (
     balance_groups,
     balance_rows,
     balance_totals,
+    register_groups,
     transit_candidates,
     transit_changed,
     transit_rows,
@@ -128,16 +129,7 @@ def roll_transit(connection: Connection, start: int, end: int, on_postgresql: bo
         .distinct()
         .subquery("fresh_destination")
     )
-    known = exists().where(
-        balance_groups.c.site == fresh.c.site,
-        balance_groups.c.epc_class == fresh.c.epc_class,
-        balance_groups.c.unit == fresh.c.unit,
-    )
-    connection.execute(
-        insert(balance_groups).from_select(
-            ["site", "epc_class", "unit"], select(fresh.c.site, fresh.c.epc_class, fresh.c.unit).where(~known)
-        )
-    )
+    register_groups(connection, fresh)
     columns = ["seq", "ordinal", "side", "group_id", "origin_group_id", "event_time", "qty", "rank"]
     origin = balance_rows.alias("origin_row")
     to_group = and_(

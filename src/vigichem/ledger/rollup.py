@@ -21,7 +21,6 @@ from sqlalchemy import (
     Float,
     and_,
     bindparam,
-    exists,
     false,
     func,
     insert,
@@ -48,6 +47,7 @@ from vigichem.ledger.balance_tables import (
     balance_rows,
     balance_state,
     balance_totals,
+    register_groups,
 )
 from vigichem.ledger.balance_transit import roll_transit
 from vigichem.ledger.db import WRITE_LOCK, events, is_postgresql, quantities
@@ -100,16 +100,7 @@ def _roll(connection: Connection, start: int, end: int, on_postgresql: bool) -> 
         .distinct()
         .subquery("fresh")
     )
-    known = exists().where(
-        balance_groups.c.site == fresh.c.site,
-        balance_groups.c.epc_class == fresh.c.epc_class,
-        balance_groups.c.unit == fresh.c.unit,
-    )
-    connection.execute(
-        insert(balance_groups).from_select(
-            ["site", "epc_class", "unit"], select(fresh.c.site, fresh.c.epc_class, fresh.c.unit).where(~known)
-        )
-    )
+    register_groups(connection, fresh)
     # unindexed(): SQLite must probe the groups' unique index per raw row, not scan raw rows per group.
     group_of = and_(
         balance_groups.c.site == unindexed(SITE),
