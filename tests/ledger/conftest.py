@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -169,3 +171,30 @@ def make_document(count: int, start: int = 0) -> dict[str, Any]:
         "creationDate": "2026-03-01T12:00:00.000+01:00",
         "epcisBody": {"eventList": [shipment_event(start + i) for i in range(count)]},
     }
+
+
+@contextmanager
+def capturing_in_background(node: Node) -> Iterator[None]:
+    """Another thread keeps capturing 5-event documents while the block runs; its errors fail the test."""
+    from vigichem.ledger.service import capture
+
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def keep_capturing() -> None:
+        start = 1000
+        try:
+            while not stop.is_set():
+                capture(node.store, make_document(5, start), signer=node.signer)
+                start += 5
+        except BaseException as exc:  # surfaced below, in the test's thread
+            errors.append(exc)
+
+    writer = threading.Thread(target=keep_capturing)
+    writer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        writer.join()
+    assert errors == []

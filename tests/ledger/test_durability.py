@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.ledger.conftest import make_document
+from tests.ledger.conftest import capturing_in_background, make_document
 from vigichem.ledger.db import events
 from vigichem.ledger.node import Node
 from vigichem.ledger.service import capture, verify
@@ -124,24 +124,6 @@ def test_concurrent_threads_capture_gap_free_with_duplicates(node: Node) -> None
 
 def test_verify_during_concurrent_captures_sees_a_consistent_snapshot(node: Node) -> None:
     capture(node.store, make_document(20), signer=node.signer)
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def keep_capturing() -> None:
-        start = 1000
-        try:
-            while not stop.is_set():
-                capture(node.store, make_document(5, start), signer=node.signer)
-                start += 5
-        except BaseException as exc:  # surfaced to the test below
-            errors.append(exc)
-
-    writer = threading.Thread(target=keep_capturing)
-    writer.start()
-    try:
+    with capturing_in_background(node):
         reports = [verify(node.store, node.identity.public_key) for _ in range(5)]
-    finally:
-        stop.set()
-        writer.join()
-    assert errors == []
     assert all(report.ok for report in reports), [r.discrepancy for r in reports if not r.ok]

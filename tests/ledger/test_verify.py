@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, delete, func, insert, select, text, update
 
-from tests.ledger.conftest import make_document, shipment_event
+from tests.ledger.conftest import capturing_in_background, make_document, shipment_event
 from vigichem.errors import InvalidInput
 from vigichem.ledger import verification
 from vigichem.ledger.checkpoints import append_to_frontier, frontier_root
@@ -485,28 +484,10 @@ def test_workers_during_concurrent_captures_see_the_snapshot(node: Node) -> None
     """Workers read their seq ranges while another thread keeps capturing (so they are spawned, not
     forked): every report is ok, none sees a half-committed capture."""
     capture(node.store, make_document(20), signer=node.signer)
-    stop = threading.Event()
-    errors: list[BaseException] = []
-
-    def keep_capturing() -> None:
-        start = 1000
-        try:
-            while not stop.is_set():
-                capture(node.store, make_document(5, start), signer=node.signer)
-                start += 5
-        except BaseException as exc:  # surfaced to the test below
-            errors.append(exc)
-
-    writer = threading.Thread(target=keep_capturing)
-    writer.start()
-    try:
+    with capturing_in_background(node):
         reports = [
             verify_store(node.store, node.identity.public_key, ledger_hash_ids, workers=2, chunk_size=8)
             for _ in range(2)
         ]
-    finally:
-        stop.set()
-        writer.join()
-    assert errors == []
     assert all(report.ok for report in reports), [r.discrepancy for r in reports if not r.ok]
     assert reports[-1].tree_size >= 20
