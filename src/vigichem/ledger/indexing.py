@@ -8,13 +8,13 @@ compare them; a non-CBV value (a user URI) is kept as written.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from vigichem.errors import InvalidDocument, VigichemError
 from vigichem.ledger.extensions import party_ref_of
+from vigichem.ledger.jsonio import dumps_compact
 from vigichem.ledger.units import to_base
 
 __all__ = [
@@ -28,9 +28,6 @@ __all__ = [
     "parse_event_time",
     "stored_time",
 ]
-
-# One encoder for every event: json.dumps with options builds a new JSONEncoder on each call.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 _CBV_PREFIXES = {
     "bizStep": ("urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-"),
@@ -241,4 +238,4 @@ def index_event(event: dict[str, Any], hash_id: str, context: Any, pointer: str)
                     element.get(kind),
                 )
             )
-    return IndexedEvent(hash_id, _encode(event), row, quantities, epcs, sources)
+    return IndexedEvent(hash_id, dumps_compact(event), row, quantities, epcs, sources)

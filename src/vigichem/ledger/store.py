@@ -55,6 +55,7 @@ from vigichem.ledger.indexing import (
     IndexedEvent,
     stored_time,
 )
+from vigichem.ledger.jsonio import loads
 from vigichem.ledger.merkle import MerkleTree, event_leaf_hash
 from vigichem.ledger.models import CaptureResult, Checkpoint, StoredEvent
 
@@ -462,7 +463,7 @@ class LedgerStore:
                     seq=int(row.seq),
                     hash_id=row.hash_id,
                     record_time=row.record_time,
-                    event=json.loads(row.event_json),
+                    event=loads(row.event_json),
                     context=contexts[row.context_json],
                     leaf_hash=bytes(row.leaf_hash),
                 )

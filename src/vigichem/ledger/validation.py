@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from vigichem.errors import InputTooLarge, InvalidDocument
 from vigichem.ledger.extensions import check_extensions, namespace_prefixes
+from vigichem.ledger.jsonio import NOT_PARSED, parse_exactly
 from vigichem.ledger.units import accepted_codes, is_known_unit
 
 __all__ = [
@@ -105,6 +106,19 @@ def parse_document(raw: bytes | str, max_bytes: int) -> dict[str, Any]:
             f"EPCIS document is {size} bytes; the limit is {max_bytes} bytes",
             details={"size_bytes": size, "limit_bytes": max_bytes},
         )
+    parsed = parse_exactly(bytes(raw) if isinstance(raw, bytearray) else raw)
+    if parsed is NOT_PARSED:
+        parsed = _parse_with_json(raw)
+    if not isinstance(parsed, dict):
+        raise InvalidDocument(
+            f"an EPCIS document must be a JSON object, not a JSON {type(parsed).__name__}",
+            details={"errors": [{"path": "", "message": "expected a JSON object"}]},
+        )
+    return parsed
+
+
+def _parse_with_json(raw: bytes | bytearray | str) -> Any:
+    """The standard library's parse, which explains what is wrong (and reads what orjson leaves to it)."""
     if isinstance(raw, bytes | bytearray):
         try:
             text = bytes(raw).decode("utf-8")
@@ -116,7 +130,7 @@ def parse_document(raw: bytes | str, max_bytes: int) -> dict[str, Any]:
     else:
         text = raw
     try:
-        parsed = json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         raise InvalidDocument(
             f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}",
@@ -124,12 +138,6 @@ def parse_document(raw: bytes | str, max_bytes: int) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise InvalidDocument("malformed JSON: nested too deeply") from None
-    if not isinstance(parsed, dict):
-        raise InvalidDocument(
-            f"an EPCIS document must be a JSON object, not a JSON {type(parsed).__name__}",
-            details={"errors": [{"path": "", "message": "expected a JSON object"}]},
-        )
-    return parsed
 
 
 def _refuse_constant(name: str) -> Any:

@@ -55,6 +55,7 @@ from sqlalchemy.pool import NullPool
 from vigichem.errors import InvalidInput
 from vigichem.ledger.checkpoints import append_to_frontier, frontier_root, signature_valid
 from vigichem.ledger.db import create_engine_from_url, events, is_postgresql, is_sqlite
+from vigichem.ledger.jsonio import loads
 from vigichem.ledger.merkle import event_leaf_hash, node_hash
 from vigichem.ledger.models import Checkpoint, Discrepancy, DiscrepancyKind, VerifyReport
 from vigichem.ledger.processes import usable_cpus, worker_context
@@ -167,28 +168,9 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-# -- reading JSON exactly as json.loads does, a little cheaper --------------------------------------------
-
-_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
 def _loads(text: Any) -> Any:
-    """``json.loads(text)``, skipping its wrapper for the usual case.
-
-    ``json.loads`` is ``JSONDecoder().decode``: skip leading white space, ``scan_once`` from there, skip
-    trailing white space, refuse anything left. Text that starts with a value and ends where the value ends
-    gives the same value from ``scan_once`` alone; anything else (white space, extra data, bytes, errors)
-    goes through ``json.loads`` itself, so the result, or the error, is always ``json.loads``'s.
-    """
-    if type(text) is str:
-        try:
-            value, end = _scan_once(text, 0)
-        except (StopIteration, ValueError, RecursionError):
-            pass
-        else:
-            if end == len(text):
-                return value
-    return json.loads(text)
+    """``json.loads(text)``: the same value or the same error, faster for stored text (see ``jsonio``)."""
+    return loads(text) if type(text) is str else json.loads(text)
 
 
 # -- the sequential walk (the reference) -------------------------------------------------------------------
