@@ -10,7 +10,6 @@ typical event). Its results are taken only where they are provably the standard 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
@@ -24,11 +23,12 @@ NOT_PARSED: Any = object()
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-# orjson reads an integer beyond 64 bits as a float where json keeps it exact; such an integer has at least
-# 19 digits, so text without a run of 19 digits cannot hold one (a long digit run inside a string only
-# costs the slower path).
-_LONG_DIGIT_RUN = re.compile(r"\d{19}")
-_LONG_DIGIT_RUN_BYTES = re.compile(rb"\d{19}")
+# orjson reads an integer beyond 64 bits as a float where json keeps it exact. Such an integer has at least
+# 19 digits, so text without a run of 19 ASCII digits cannot hold one (a long digit run inside a string
+# only costs the slower path). Mapping every digit to "0" and searching for 19 of them is several times
+# cheaper than a regular expression on digit-heavy EPCIS text.
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 def parse_exactly(text: str | bytes) -> Any:
@@ -39,11 +39,11 @@ def parse_exactly(text: str | bytes) -> Any:
     that may hold one, and everything ``orjson`` refuses (``NaN``, lone surrogates, a byte-order mark,
     invalid UTF-8, malformed JSON …), is left to the caller's :mod:`json` path, which gives the error.
     """
-    long_run = _LONG_DIGIT_RUN_BYTES.search(text) if isinstance(text, bytes) else _LONG_DIGIT_RUN.search(text)
-    if long_run is not None:
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if _LONG_DIGIT_RUN in data.translate(_DIGITS_AS_ZERO):
         return NOT_PARSED
     try:
-        return orjson.loads(text)
+        return orjson.loads(data)
     except orjson.JSONDecodeError:
         return NOT_PARSED
 
