@@ -24,12 +24,13 @@ from sqlalchemy import Connection, and_, case, func, select
 from vigichem.ledger.balance_sql import SIGN, Filters
 from vigichem.ledger.balance_tables import (
     AFTER_COLUMNS,
+    Groups,
     balance_counts,
     balance_declarations,
-    balance_groups,
     balance_rows,
     balance_state,
     balance_totals,
+    group_keys,
 )
 from vigichem.ledger.db import documents, events
 from vigichem.ledger.rollup import COUNTED, MOVEMENTS, ranked_counts
@@ -47,25 +48,25 @@ def rollup_covers(connection: Connection, as_of: dt.datetime) -> bool:
     return latest is None or latest <= as_of
 
 
-def rollup_lot_rows(connection: Connection, filters: Filters) -> list[dict[str, Any]]:
+def rollup_lot_rows(
+    connection: Connection, filters: Filters, all_groups: Groups | None = None
+) -> list[dict[str, Any]]:
     """What :func:`~vigichem.ledger.balance_sql.lot_rows` returns, read from the roll-up.
 
     Precondition (:func:`rollup_covers`): no event is later than ``filters.as_of``; ``filters.since`` is
     not supported (the CWC aggregates of a year use their own statement). Events not rolled up yet (captured
-    after the last refresh) are not seen.
+    after the last refresh) are not seen. ``all_groups``: :func:`group_keys` when the caller has read them
+    (in the same snapshot).
     """
     if filters.since is not None:
         raise ValueError("the roll-up answers balances from the start of the ledger only")
-    group_query = select(
-        balance_groups.c.id, balance_groups.c.site, balance_groups.c.epc_class, balance_groups.c.unit
-    )
-    if filters.site is not None:
-        group_query = group_query.where(balance_groups.c.site == filters.site)
-    # Rows unpacked as tuples here and below: attribute access per column costs more over 8,000 groups.
-    groups = {
-        int(group_id): (str(site), str(epc_class), str(unit))
-        for group_id, site, epc_class, unit in connection.execute(group_query)
-    }
+    if all_groups is None:
+        groups = group_keys(connection, filters.site)
+    elif filters.site is not None:
+        groups = {group_id: key for group_id, key in all_groups.items() if key[0] == filters.site}
+    else:
+        groups = all_groups
+    # Rows unpacked as tuples below: attribute access per column costs more over 8,000 groups.
     withdrawn = withdrawn_seqs(connection, filters.excluded_hash_ids)
     touched: list[int] = []
     if withdrawn:

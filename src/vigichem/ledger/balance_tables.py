@@ -9,7 +9,8 @@ aggregates each ``seq`` once into these tables and the balance reads them instea
   integers instead of long URIs.
 * ``ledger_balance_rows``: one row per quantity row that counts in the balance (its category already
   decided), keyed like ``ledger_quantities``; indexed by (group, eventTime) for the movements after a
-  group's last stock count and by (category, group) for the counts.
+  group's last stock count and for its counts (the (category, group) index of ``0005`` was dropped by
+  ``0008``: it cost a page write per new row and no statement needs it).
 * ``ledger_balance_totals``: per group and category the sum and the number of rows.
 * ``ledger_balance_counts``: per counted group its last stock count (latest eventTime, then capture order)
   and, per movement category, the sum of what moved strictly after it (``after_*``): the book stock at
@@ -59,12 +60,14 @@ __all__ = [
     "AFTER_COLUMNS",
     "RECEIPT",
     "SHIPMENT",
+    "Groups",
     "balance_counts",
     "balance_declarations",
     "balance_groups",
     "balance_rows",
     "balance_state",
     "balance_totals",
+    "group_keys",
     "register_groups",
     "transit_candidates",
     "transit_changed",
@@ -95,6 +98,27 @@ balance_groups = Table(
 )
 
 
+Groups = dict[int, tuple[str, str, str]]
+"""The roll-up's groups: id -> (site, epcClass, unit)."""
+
+
+def group_keys(connection: Connection, site: str | None = None) -> Groups:
+    """Every group of the roll-up (only those of ``site``, a location URI, when given).
+
+    A balance reads them once for the lots and the transit check (8,000 rows at 1M synthetic events).
+    """
+    query = select(
+        balance_groups.c.id, balance_groups.c.site, balance_groups.c.epc_class, balance_groups.c.unit
+    )
+    if site is not None:
+        query = query.where(balance_groups.c.site == site)
+    # Rows unpacked as tuples: attribute access per column costs more over thousands of groups.
+    return {
+        int(group_id): (str(site_), str(epc_class), str(unit))
+        for group_id, site_, epc_class, unit in connection.execute(query)
+    }
+
+
 def register_groups(connection: Connection, fresh: Subquery) -> None:
     """Give a group id to each (site, epc_class, unit) of ``fresh`` that has none yet.
 
@@ -123,7 +147,6 @@ balance_rows = Table(
     Column("event_time", DateTime, nullable=False),
     Column("qty", Float, nullable=False),
     Index("ix_ledger_balance_rows_group_time", "group_id", "event_time"),
-    Index("ix_ledger_balance_rows_category_group", "category", "group_id"),
 )
 
 balance_totals = Table(

@@ -31,8 +31,9 @@ paired again in Python from the stored rows of the groups concerned. ``docs/bala
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -62,9 +63,11 @@ from vigichem.ledger.balance_sql import (
 from vigichem.ledger.balance_tables import (
     RECEIPT,
     SHIPMENT,
+    Groups,
     balance_groups,
     balance_rows,
     balance_totals,
+    group_keys,
     register_groups,
     transit_candidates,
     transit_changed,
@@ -83,9 +86,6 @@ __all__ = [
 
 _CHUNK = 500
 """Ids per IN list (SQLite's and drivers' parameter limits; thousands of groups may be concerned)."""
-
-Group = tuple[str, str, str]  # (site, epcClass, unit)
-
 
 # ---- refresh ---------------------------------------------------------------------------------------------
 
@@ -359,7 +359,25 @@ def transit_issue(pair: Pair, as_of: dt.datetime, days: float) -> TransitIssue |
     """The issue a transit pair makes as of ``as_of`` (naive UTC), if any: a shipment without receipt
     shipped more than ``days`` days before ``as_of``, or a receipt whose quantity differs (relative
     tolerance :data:`MISMATCH_TOLERANCE`). :func:`vigichem.ledger.balance.transit_issues` applies it."""
-    event, shipped_at, origin, destination, epc_class, unit, shipped, receipt, received_at, received = pair
+    return _issue(as_of, days, *pair)
+
+
+def _issue(
+    as_of: dt.datetime,
+    days: float,
+    event: str,
+    shipped_at: dt.datetime,
+    origin: str | None,
+    destination: str,
+    epc_class: str,
+    unit: str,
+    shipped: float,
+    receipt: str | None,
+    received_at: dt.datetime | None,
+    received: float | None,
+) -> TransitIssue | None:
+    """:func:`transit_issue` with the pair's fields as arguments (called once per candidate: tens of
+    thousands in a large ledger, so no tuple to build and unpack)."""
     if receipt is None:
         waited = (as_of - shipped_at).total_seconds() / 86400.0
         if waited <= days:
@@ -368,12 +386,17 @@ def transit_issue(pair: Pair, as_of: dt.datetime, days: float) -> TransitIssue |
             "not_received", epc_class, origin, destination, shipped_at, shipped, unit, event,
             days_in_transit=round(waited, 3),
         )  # fmt: skip
+    assert received_at is not None and received is not None  # a receipt has both
     if abs(shipped - received) <= MISMATCH_TOLERANCE * max(1.0, abs(shipped)):
         return None
     return TransitIssue(
         "quantity_mismatch", epc_class, origin, destination, shipped_at, shipped, unit, event,
         received_at, received, receipt, round((received_at - shipped_at).total_seconds() / 86400.0, 3),
     )  # fmt: skip
+
+
+def _pair(*fields: Any) -> Pair:
+    return fields
 
 
 def rollup_transit_rows(
@@ -389,43 +412,57 @@ def rollup_transit_rows(
     Precondition (:func:`vigichem.ledger.balance_rollup.rollup_covers`): no event is later than
     ``filters.as_of``; ``filters.since`` is not supported. Events not rolled up yet are not seen.
     """
-    return [dict(zip(_FIELDS, pair, strict=True)) for pair in _pairs(connection, filters, withdrawn)]
+    found = _pairs(connection, filters, withdrawn, group_keys(connection), _pair)
+    return [dict(zip(_FIELDS, pair, strict=True)) for pair in found]
 
 
 def rollup_transit_issues(
-    connection: Connection, filters: Filters, withdrawn: Sequence[int], as_of: dt.datetime, days: float
+    connection: Connection,
+    filters: Filters,
+    withdrawn: Sequence[int],
+    as_of: dt.datetime,
+    days: float,
+    groups: Groups | None = None,
 ) -> list[TransitIssue]:
-    """``transit_issues(rollup_transit_rows(...), as_of, days)`` without the intermediate dicts."""
-    found = (transit_issue(pair, as_of, days) for pair in _pairs(connection, filters, withdrawn))
-    return [issue for issue in found if issue is not None]
+    """``transit_issues(rollup_transit_rows(...), as_of, days)``, each issue made straight from its
+    candidate row (no intermediate tuple or dict).
+
+    ``groups``: :func:`~vigichem.ledger.balance_tables.group_keys` (all of them), when the caller has
+    read them in the same snapshot.
+    """
+    make = functools.partial(_issue, as_of, days)
+    return _pairs(connection, filters, withdrawn, group_keys(connection) if groups is None else groups, make)
 
 
-def _pairs(connection: Connection, filters: Filters, withdrawn: Sequence[int]) -> list[Pair]:
-    """The candidate pairs (see :func:`rollup_transit_rows`), sorted as the reference sorts its rows."""
+def _pairs(
+    connection: Connection,
+    filters: Filters,
+    withdrawn: Sequence[int],
+    groups: Groups,
+    make: Callable[..., Any],
+) -> list[Any]:
+    """``make(*pair)`` for each candidate pair (see :func:`rollup_transit_rows`) but where it answers
+    None, sorted as the reference sorts its rows."""
     if filters.since is not None:
         raise ValueError("the roll-up answers balances from the start of the ledger only")
-    groups: dict[int, Group] = {
-        int(r.id): (str(r.site), str(r.epc_class), str(r.unit))
-        for r in connection.execute(
-            select(
-                balance_groups.c.id, balance_groups.c.site, balance_groups.c.epc_class, balance_groups.c.unit
-            )
-        )
-    }
     if filters.site is not None:
         # Only that site's shipments are ranked (receipts are not confined): pair again in Python.
         origins = [group_id for group_id, key in groups.items() if key[0] == filters.site]
         concerned = _distinct_groups(
             connection, transit_rows.c.origin_group_id, origins, transit_rows.c.side == SHIPMENT
         )
-        found = _paired_again(connection, groups, concerned, set(withdrawn), origins=set(origins))
+        found = _paired_again(connection, groups, concerned, set(withdrawn), set(origins), make)
     else:
         touched = set(_distinct_groups(connection, transit_rows.c.seq, withdrawn))
-        found = _stored(connection, groups, touched)
-        found += _paired_again(connection, groups, sorted(touched), set(withdrawn), origins=None)
+        found = _stored(connection, groups, touched, make)
+        found += _paired_again(connection, groups, sorted(touched), set(withdrawn), None, make)
     # The reference orders by (shipping time, seq, ordinal), then sorts by (shipping time, shipment event).
-    found.sort(key=lambda item: item[0])
-    return [pair for _, pair in found]
+    found.sort(key=_first)
+    return [item for _, item in found]
+
+
+def _first(item: tuple[Any, Any]) -> Any:
+    return item[0]
 
 
 def _distinct_groups(connection: Connection, column: Any, values: Sequence[int], *where: Any) -> list[int]:
@@ -455,8 +492,11 @@ def _open_groups(connection: Connection) -> set[int]:
     }
 
 
-def _stored(connection: Connection, groups: dict[int, Group], touched: set[int]) -> list[tuple[Any, Pair]]:
-    """The stored candidates of the groups that disagree (see :func:`_open_groups`), but the ``touched``."""
+def _stored(
+    connection: Connection, groups: Groups, touched: set[int], make: Callable[..., Any]
+) -> list[tuple[Any, Any]]:
+    """(sort key, ``make(*pair)``) of the stored candidates of the groups that disagree (see
+    :func:`_open_groups`), but the ``touched``; pairs for which ``make`` answers None are left out."""
     wanted = _open_groups(connection) - touched
     if not wanted:
         return []
@@ -473,42 +513,32 @@ def _stored(connection: Connection, groups: dict[int, Group], touched: set[int])
         columns.received_at,
         columns.received_quantity,
     )
-    found = []
-    # Plain tuples, unpacked: tens of thousands of candidates in a large ledger.
+    found: list[tuple[Any, Any]] = []
+    append = found.append
+    # Plain tuples, unpacked, one call per row: tens of thousands of candidates in a large ledger.
     for group_id, seq, ordinal, origin, event, at, qty, receipt, received_at, received in connection.execute(
         query
     ):
         if group_id not in wanted:
             continue
         destination, epc_class, unit = groups[group_id]
-        found.append(
-            (
-                (at, event, seq, ordinal),
-                (
-                    event,
-                    at,
-                    None if origin is None else groups[origin][0],
-                    destination,
-                    epc_class,
-                    unit,
-                    qty,
-                    receipt,
-                    received_at,
-                    received,
-                ),
-            )
-        )
+        origin_site = None if origin is None else groups[origin][0]
+        item = make(event, at, origin_site, destination, epc_class, unit, qty, receipt, received_at, received)
+        if item is not None:
+            append(((at, event, seq, ordinal), item))
     return found
 
 
 def _paired_again(
     connection: Connection,
-    groups: dict[int, Group],
+    groups: Groups,
     concerned: Sequence[int],
     withdrawn: set[int],
     origins: set[int] | None,
-) -> list[tuple[Any, Pair]]:
-    """The reference's pairing, in Python, of the ``concerned`` groups from their stored rows.
+    make: Callable[..., Any],
+) -> list[tuple[Any, Any]]:
+    """The reference's pairing, in Python, of the ``concerned`` groups from their stored rows: (sort key,
+    ``make(*pair)``) as :func:`_stored`.
 
     Withdrawn rows are left out; with ``origins``, only the shipments from those origin groups count.
     """
@@ -547,23 +577,20 @@ def _paired_again(
             if received is not None and received.qty == shipped.qty:
                 continue  # equal quantities: never an issue
             origin = None if shipped.origin_group_id is None else groups[shipped.origin_group_id][0]
-            found.append(
-                (
-                    (shipped.event_time, shipped.hash_id, shipped.seq, shipped.ordinal),
-                    (
-                        shipped.hash_id,
-                        shipped.event_time,
-                        origin,
-                        destination,
-                        epc_class,
-                        unit,
-                        float(shipped.qty),
-                        received.hash_id if received else None,
-                        received.event_time if received else None,
-                        float(received.qty) if received else None,
-                    ),
-                )
+            item = make(
+                shipped.hash_id,
+                shipped.event_time,
+                origin,
+                destination,
+                epc_class,
+                unit,
+                float(shipped.qty),
+                received.hash_id if received else None,
+                received.event_time if received else None,
+                float(received.qty) if received else None,
             )
+            if item is not None:
+                found.append(((shipped.event_time, shipped.hash_id, shipped.seq, shipped.ordinal), item))
     return found
 
 
