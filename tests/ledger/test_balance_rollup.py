@@ -10,12 +10,13 @@ paths must agree to the last bit.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
 import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select
 
 from tests.ledger.factories import (
     DE_LOCATION,
@@ -29,6 +30,7 @@ from vigichem.ledger.balance import compute_balance, withdrawn_hash_ids
 from vigichem.ledger.balance_rollup import rollup_lot_rows
 from vigichem.ledger.balance_sql import Filters, lot_rows
 from vigichem.ledger.balance_tables import balance_rows, balance_state, balance_totals
+from vigichem.ledger.db import create_engine_from_url, migrate
 from vigichem.ledger.extensions import with_context
 from vigichem.ledger.masterdata import MasterData
 from vigichem.ledger.rollup import refresh_rollup
@@ -267,3 +269,43 @@ def test_refresh_is_idempotent_and_concurrent_refreshers_do_not_double_count(reg
     assert [tuple(row) for row in per_row] == _totals(registered)
     fast, reference = _both(registered, as_of=LATE)
     assert fast == reference
+
+
+def _balance_row_indexes(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return {str(index["name"]) for index in inspect(connection).get_indexes(balance_rows.name)}
+
+
+def test_revision_0008_drops_the_category_index_and_the_rollup_still_equals_the_reference(
+    database_url: str,
+) -> None:
+    engine = create_engine_from_url(database_url)
+    try:
+        migrate(engine, "0007")
+        MasterData(engine).load(masterdata())
+        ledger = RandomLedger(engine, 4)
+        ledger.add(3)
+        refresh_rollup(engine)  # rolled up with the index of 0005
+        assert "ix_ledger_balance_rows_category_group" in _balance_row_indexes(engine)
+        migrate(engine)
+        assert _balance_row_indexes(engine) == {"ix_ledger_balance_rows_group_time"}
+        ledger.add(3)  # new counts: the refresh finds each group's last count through the group index
+        fast, reference = _both(engine, as_of=LATE)
+        assert fast == reference
+        assert fast["excluded_events"] > 0 and any(lot["counted"] is not None for lot in fast["lots"])
+    finally:
+        engine.dispose()
+
+
+def test_a_balance_leaves_the_garbage_collector_as_it_found_it(registered: Engine) -> None:
+    # compute_balance pauses the collector while it builds the report (docs/balance.md, "Speed").
+    RandomLedger(registered, 5).add(2)
+    assert gc.isenabled()
+    compute_balance(registered, as_of=LATE)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        compute_balance(registered, as_of=LATE)
+        assert not gc.isenabled()  # not turned on by a balance that found it off
+    finally:
+        gc.enable()

@@ -173,7 +173,7 @@ def roll_transit(connection: Connection, start: int, end: int, on_postgresql: bo
     ).where(
         balance_rows.c.seq >= start,
         balance_rows.c.seq < end,
-        # unindexed(): the seq range (primary key) is the way in, not every receipt of the category index.
+        # unindexed(): the seq range (primary key) is the way in, whatever index a category may get.
         unindexed(balance_rows.c.category) == "received",
     )
     connection.execute(insert(transit_rows).from_select(columns, receipts))

@@ -187,7 +187,7 @@ def _update_counts(connection: Connection, start: int, end: int) -> None:
     """Bring ``ledger_balance_counts`` up to date for the groups that rows ``start <= seq < end`` touch."""
     new = balance_rows.alias("new_row")
     in_range = [new.c.seq >= start, new.c.seq < end]
-    # unindexed(): the seq range (primary key) is the way in, not every count of the category index.
+    # unindexed(): the seq range (primary key) is the way in, whatever index a category may get.
     counted = select(new.c.group_id).where(*in_range, unindexed(new.c.category) == COUNTED).distinct()
     # A group with a new count: its last count is found again among all its counts.
     connection.execute(balance_counts.delete().where(balance_counts.c.group_id.in_(counted)))
