@@ -89,6 +89,21 @@ def test_repeated_and_recaptured_events_are_judged_once(loaded: LedgerStore) -> 
     assert again == [] and detector.report.events_seen == 1
 
 
+def test_an_error_declaration_beside_a_duplicate_is_judged(loaded: LedgerStore) -> None:
+    # A declaration's ledger identity is not its CBV hash ID (that is the declared event's): the engine
+    # must pair a document's events with the identities the ledger reports, duplicates or not.
+    detector = DetectionEngine(loaded.engine, "EU")
+    first = sale(at(0), "pty-declared", 1.0)
+    detector.capture(loaded, document(first))
+    declaration = {
+        **first,
+        "errorDeclaration": {"declarationTime": first["eventTime"], "reason": "incorrect_data"},
+    }
+    result, _ = detector.capture(loaded, document(first, declaration))
+    assert len(result.new) == 1 and len(result.duplicates) == 1
+    assert detector.report.events_seen == 2
+
+
 def test_streaming_with_record_opens_cases_as_alerts_are_found(loaded: LedgerStore) -> None:
     from vigichem.cases import list_cases
 

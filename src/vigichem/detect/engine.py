@@ -29,9 +29,9 @@ from vigichem.detect.rules import RULE_CLASSES
 from vigichem.detect.transit import TransitTracker
 from vigichem.errors import InvalidInput, VigichemError
 from vigichem.ledger.db import documents, events
-from vigichem.ledger.hashid import document_events, event_hash_ids
+from vigichem.ledger.hashid import document_events
 from vigichem.ledger.models import CaptureResult
-from vigichem.ledger.service import capture
+from vigichem.ledger.service import capture, ledger_hash_ids
 from vigichem.ledger.store import LedgerStore
 
 __all__ = ["DetectionEngine", "RunReport", "SkippedEvent", "detect_history"]
@@ -242,7 +242,7 @@ class DetectionEngine:
         else:
             new = set(result.new)
             pairs = []
-            for hash_id, event in zip(event_hash_ids(document), stored, strict=True):
+            for hash_id, event in zip(ledger_hash_ids(document), stored, strict=True):
                 if hash_id in new:
                     new.discard(hash_id)  # an event repeated inside the document is judged once
                     pairs.append((hash_id, event))
