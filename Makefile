@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ACCEL := $(VENV)/.accel
+ACCEL_SOURCES := src/vigichem/ledger/hashid.py src/vigichem/ledger/digital_link.py src/vigichem/ledger/accel_build.py
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean accel
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +14,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The compiled copy of the CBV hash ID (mypyc; optional: without a C compiler vigichem runs pure Python,
+# and a copy built from other sources is never used). Rebuilt when its sources change.
+$(ACCEL): $(STAMP) $(ACCEL_SOURCES)
+	$(BIN)/python -m vigichem.ledger.accel_build || true
+	touch $(ACCEL)
+
+accel: $(ACCEL)
+
+demo: $(ACCEL)
 	$(BIN)/vigichem demo
 
-test: $(STAMP) lint typecheck pytest
+test: $(ACCEL) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -24,12 +34,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src/vigichem
 
-pytest: $(STAMP)
+pytest: $(ACCEL)
 	$(BIN)/pytest -q
 
 # The screening benchmark reads the MOSES molecule set shipped in the `molsets` package; its metadata pins
 # torch and an old pomegranate that the benchmark never imports, hence --no-deps.
-bench: $(STAMP)
+bench: $(ACCEL)
 	$(BIN)/pip install --quiet --no-deps molsets==0.3.1
 	$(BIN)/python benchmarks/bench_screen.py
 	$(BIN)/python benchmarks/bench_ledger_core.py

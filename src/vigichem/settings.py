@@ -41,6 +41,11 @@ class Settings(BaseSettings):
 
     # Ledger
     max_document_bytes: int = Field(default=16 * 1024 * 1024, gt=0, description="Largest EPCIS document.")
+    accel: bool = Field(
+        default=True,
+        description="Use the compiled copy of the CBV hash ID code when it is built and current "
+        "(see vigichem.ledger.accel); false: pure Python only.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from vigichem._lazy import lazy_attributes
 from vigichem.ledger import merkle
 from vigichem.ledger.db import create_engine_from_settings, create_engine_from_url, migrate
-from vigichem.ledger.hashid import event_hash_id, event_hash_ids
+from vigichem.ledger.hashing import event_hash_id, event_hash_ids
 from vigichem.ledger.models import (
     CaptureResult,
     Checkpoint,

@@ -19,7 +19,8 @@ from typing import Any
 
 from vigichem.errors import InvalidDocument, InvalidInput
 from vigichem.ledger.extensions import NAMESPACE, namespace_prefixes
-from vigichem.ledger.hashid import document_events, event_hash_id, event_hash_ids, namespaces_from_context
+from vigichem.ledger.hashid import document_events, namespaces_from_context
+from vigichem.ledger.hashing import event_hash_id, event_hash_ids
 from vigichem.ledger.indexing import index_event
 from vigichem.ledger.models import CaptureResult, Checkpoint, ConsistencyProof, InclusionProof, VerifyReport
 from vigichem.ledger.store import CheckpointSigner, DocumentMeta, LedgerStore
