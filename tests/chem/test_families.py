@@ -17,7 +17,7 @@ import rdkit
 from vigichem.chem.cas import is_valid_cas
 from vigichem.chem.families import DEFAULT_FAMILIES_PATH, FamilyMatch, FamilyMatcher, load_family_rules
 from vigichem.chem.models import FamilyRule, NamedStructure
-from vigichem.chem.structure import structure_from_text
+from vigichem.chem.structure import Structure, structure_from_text
 from vigichem.errors import InvalidStructure, KnowledgeBaseError
 
 RULES = load_family_rules()
@@ -148,6 +148,36 @@ def test_the_prefilter_never_rejects_a_match() -> None:
         assert MATCHER.match(structure) == MATCHER.match(structure, prefilter=False), text
         compared += 1
     assert compared > 900
+
+
+def test_matches_any_answers_as_match_does() -> None:
+    # The yes/no question of screening's quick path must give the answer of `match`, on the standardised
+    # structure and on the lightly parsed molecule alike, for real molecules and every named chemical
+    # (positives, negatives, exemptions: an exempted match still counts as a match).
+    from rdkit.Chem import rdMolDescriptors
+
+    from vigichem.chem.structure import parse_smiles_lightly
+
+    texts = _nci_structures(1000) + [item.smiles for _, _, item in _all_named()]
+    compared = matched = 0
+    for text in texts:
+        try:
+            structure = structure_from_text(text)
+        except InvalidStructure:
+            continue
+        expected = bool(MATCHER.match(structure))
+        assert MATCHER.matches_any(structure.mol, structure.formula) is expected, text
+        light = parse_smiles_lightly(text)
+        if light is not None:
+            formula = rdMolDescriptors.CalcMolFormula(light)
+            provisional = Structure(
+                mol=light, smiles="", inchi="", inchikey="", skeleton_key="", formula=formula
+            )
+            assert MATCHER.matches_any(light, formula) is bool(MATCHER.match(provisional)), text
+        compared += 1
+        matched += expected
+    assert compared > 900
+    assert matched >= len(_cases("positives")), "every positive should have been a match"
 
 
 def _all_named() -> list[tuple[str, str, NamedStructure]]:

@@ -341,6 +341,58 @@ def test_quick_negative_path_agrees_with_full_standardisation() -> None:
     assert quick > 100, "most NCI structures should take the quick path"
 
 
+def test_the_quick_result_is_the_one_the_general_path_builds() -> None:
+    """A quick negative's result is built without findings_for_matches and the watch; under every law
+    context (jurisdiction, date, quantity, concentration, mixture component) it must be exactly what the
+    general path makes of the same resolution, down to the fields set."""
+    from pathlib import Path
+
+    from rdkit import RDConfig
+
+    from vigichem.chem.findings import LawContext
+    from vigichem.chem.index import get_index
+    from vigichem.chem.matching import resolve
+    from vigichem.chem.mixtures import parse_quantity
+    from vigichem.chem.service import _result_of, _screen_single
+
+    index = get_index()
+    nci = Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"
+    texts = [line.split()[0] for line in nci.read_text(encoding="utf-8").splitlines()[300:400]]
+    contexts = [
+        (LawContext(index, None, None), None, None, None),
+        (LawContext(index, "EU", dt.date(2020, 1, 1)), parse_quantity("500 kg"), 30.0, "component"),
+        (LawContext(index, "US", None), None, 5.0, None),
+    ]
+    quick = 0
+    for text in texts:
+        resolution = resolve(index, text)
+        if not resolution.quick:
+            continue
+        quick += 1
+        assert not resolution.matches and not resolution.notes and resolution.structure is None
+        for law, amount, concentration, component in contexts:
+            fast = _screen_single(index, text, law, amount, concentration, component)
+            general = _result_of(resolution, text, law, amount, concentration, component)
+            assert fast == general, text
+            assert fast.model_fields_set == general.model_fields_set
+    assert quick > 50
+
+
+def test_quick_negatives_stay_out_of_the_resolution_cache() -> None:
+    from vigichem.chem.index import get_index
+    from vigichem.chem.matching import resolve
+
+    index = get_index()
+    threshold = get_settings().watch_similarity
+    index.resolutions.clear()
+    unlisted = resolve(index, "CCS(=O)(=O)CC")  # diethyl sulfone: quick negative
+    listed = resolve(index, "OCCSCCO")  # thiodiglycol: full path
+    assert unlisted.quick and not listed.quick
+    assert index.resolutions.get(("CCS(=O)(=O)CC", threshold)) is None
+    assert index.resolutions.get(("OCCSCCO", threshold)) is listed
+    assert resolve(index, "CCS(=O)(=O)CC") == unlisted  # recomputed, and the same
+
+
 def test_an_isomer_of_a_listed_chemical_takes_the_quick_path_and_a_listed_one_does_not() -> None:
     from vigichem.chem.index import get_index
     from vigichem.chem.matching import resolve

@@ -127,3 +127,31 @@ def test_the_bit_count_window_never_drops_a_hit(threshold: float) -> None:
     assert len(queries) > len(items) + 250
     for query in queries:
         assert windowed.nearest(query, threshold) == _brute_force(query, fingerprints, threshold)
+
+
+@pytest.mark.parametrize("threshold", [0.05, 0.3, 0.7, 0.9, 1.0])
+def test_reaches_answers_as_nearest_does(threshold: float) -> None:
+    """The yes/no question of screening's quick path against the full search, on the knowledge base's
+    listed structures and 500 NCI structures shipped with RDKit, at thresholds on both sides of typical
+    scores."""
+    items = [(ref, ref.structure) for ref in get_index().refs if ref.structure is not None]
+    listed = SimilarityIndex(items)
+    queries = [item for _, item in items]
+    nci = Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"
+    for line in nci.read_text(encoding="utf-8").splitlines()[:500]:
+        try:
+            queries.append(structure_from_text(line.split()[0]))
+        except InvalidInput:
+            continue
+    answers = [listed.reaches(query.mol, threshold) for query in queries]
+    assert answers == [bool(listed.nearest(query, threshold)) for query in queries]
+    if threshold in (0.3, 0.7):
+        assert any(answers) and not all(answers)  # the comparison saw both answers
+
+
+@pytest.mark.parametrize("threshold", [0.0, -0.1, 1.5])
+def test_reaches_refuses_a_threshold_outside_the_unit_interval(
+    index: SimilarityIndex[str], threshold: float
+) -> None:
+    with pytest.raises(InvalidInput):
+        index.reaches(_s("CCO").mol, threshold)

@@ -320,6 +320,35 @@ class FamilyMatcher:
             )
         return found
 
+    def matches_any(self, mol: Chem.Mol, formula: str) -> bool:
+        """True when ``mol`` (with Hill formula ``formula``) falls under some rule, exempted or not.
+
+        The same answer as ``bool(match(structure))`` for a structure of that molecule and formula, without
+        building the structure, the evidence sentences or the match records: screening's quick negative
+        path asks only this, for nearly every query. It stops at the first rule that matches.
+        """
+        element_mask, element_counts = _element_profile(formula)
+        heavy_atoms = mol.GetNumHeavyAtoms()
+        facts: _LazyFacts | None = None
+        for compiled in self._compiled:
+            # The prefilter of `match` and the rule's element predicates, inlined: most rules stop at the
+            # first mask test (phosphorus, fluorine), and this runs for every rule of every query.
+            if (
+                (compiled.needed_mask | compiled.required_mask) & ~element_mask
+                or compiled.forbidden_mask & element_mask
+                or heavy_atoms < compiled.min_heavy_atoms
+            ):
+                continue
+            if not _core_may_match(compiled, element_mask, element_counts, heavy_atoms):
+                continue
+            if not _satisfies_elements(compiled, element_mask, element_counts):
+                continue
+            if facts is None:
+                facts = _LazyFacts(mol)
+            if _match_rule(compiled, facts) is not None:
+                return True
+        return False
+
 
 def _mask(elements: Iterable[int]) -> int:
     mask = 0
@@ -328,16 +357,27 @@ def _mask(elements: Iterable[int]) -> int:
     return mask
 
 
+# Atomic numbers of element symbols, filled on first sight of each symbol: a dictionary lookup instead of
+# a call into RDKit's periodic table for every atom of every formula.
+_ATOMIC_NUMBERS: dict[str, int] = {}
+
+
 @lru_cache(maxsize=8192)
 def _element_profile(formula: str) -> tuple[int, Mapping[int, int]]:
     """Element bit mask and atom counts by atomic number, read from a Hill formula ("C5H14NO+").
 
-    Cached per formula and returned read-only: many queries share a formula.
+    Cached per formula and returned read-only: many queries share a formula. A miss (most real queries
+    have a formula not seen before) is one pass over the formula's tokens with plain integers.
     """
-    counts: Counter[int] = Counter()
+    counts: dict[int, int] = {}
+    mask = 0
     for symbol, digits in _FORMULA_TOKEN.findall(formula):
-        counts[int(_PERIODIC_TABLE.GetAtomicNumber(symbol))] += int(digits) if digits else 1
-    return _mask(counts), MappingProxyType(dict(counts))
+        number = _ATOMIC_NUMBERS.get(symbol)
+        if number is None:
+            number = _ATOMIC_NUMBERS[symbol] = int(_PERIODIC_TABLE.GetAtomicNumber(symbol))
+        counts[number] = counts.get(number, 0) + (int(digits) if digits else 1)
+        mask |= 1 << number
+    return mask, MappingProxyType(counts)
 
 
 def _core_may_match(

@@ -326,6 +326,10 @@ class ScreeningIndex:
         # A threshold of 0 would "watch" everything; the similarity index accepts (0, 1].
         return self.similarity.nearest(structure, max(threshold, 1e-6), limit=_NEAREST_LIMIT)
 
+    def near_any(self, mol: Chem.Mol, threshold: float) -> bool:
+        """True when :meth:`nearest` would find some entry for a structure of ``mol`` (same threshold)."""
+        return self.similarity.reaches(mol, max(threshold, 1e-6))
+
 
 _NEAREST_LIMIT = 20
 _RESOLUTION_CACHE_SIZE = 4096
@@ -374,6 +378,11 @@ _CACHE_LOCK = threading.Lock()
 def get_index(knowledge_base: KnowledgeBase | None = None) -> ScreeningIndex:
     """The index of a knowledge base (the packaged one by default), built once per process."""
     kb = knowledge_base if knowledge_base is not None else load_knowledge_base()
+    # Every screening call asks: the built index is read without the lock (a dict read is atomic), which
+    # is only taken to build one; the check below is repeated under it so an index is built once.
+    cached = _CACHE.get(id(kb))
+    if cached is not None and cached[0] is kb:
+        return cached[1]
     with _CACHE_LOCK:
         cached = _CACHE.get(id(kb))
         if cached is not None and cached[0] is kb:

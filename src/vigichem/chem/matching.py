@@ -82,6 +82,7 @@ class Resolution:
     structure: Structure | None = None
     matches: list[Match] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    quick: bool = False  # answered by the quick negative path: no matches, no notes, no structure
 
     def add(self, match: Match) -> None:
         """Keep ``match`` unless the same entry is already matched on an equal or stronger basis."""
@@ -102,6 +103,7 @@ def resolve(index: ScreeningIndex, text: str) -> Resolution:
 
     Resolutions are kept in the index's small LRU cache (keyed by the query text and the watch threshold,
     on which the quick path depends): a point of sale screens the same few chemicals over and over.
+    Quick negatives (``quick``) are not kept (see below).
     Callers must not modify a returned resolution. Errors are not cached.
     """
     key = (text, get_settings().watch_similarity)
@@ -109,7 +111,11 @@ def resolve(index: ScreeningIndex, text: str) -> Resolution:
     if isinstance(cached, Resolution):
         return cached
     resolution = _resolve(index, text)
-    index.resolutions.put(key, resolution)
+    if not resolution.quick:
+        # Quick negatives are not kept: the screening result cache already holds their answer, and a
+        # batch of them (thousands of unlisted structures) would push out the resolutions that cost a
+        # full standardisation, which a point of sale asks for again and again.
+        index.resolutions.put(key, resolution)
     return resolution
 
 
@@ -156,6 +162,13 @@ def _plain_formula(formula: str) -> bool:
     return _PLAIN_ELEMENTS.issuperset(_FORMULA_ELEMENT.findall(formula))
 
 
+@lru_cache(maxsize=8192)
+def _formula_facts(formula: str) -> tuple[bool, str]:
+    """Whether a Hill formula has only common non-metals, and its heavy-atom composition (one cached
+    look-up per query instead of two)."""
+    return _plain_formula(formula), heavy_atom_composition(formula)
+
+
 def _quick_negative(index: ScreeningIndex, text: str, mol: Chem.Mol) -> Resolution | None:
     """A resolution without matches for a plain structure that provably matches nothing, else None.
 
@@ -168,21 +181,22 @@ def _quick_negative(index: ScreeningIndex, text: str, mol: Chem.Mol) -> Resoluti
     standardisation skipped, and with it InChI generation (whose cost dominates) and canonical SMILES:
     such a result's identity is the SMILES as submitted, without InChIKey. Any hint of a match takes the
     full path. The tests and the benchmark check on real data sets that both paths agree.
+
+    Nearly every query ends here, so it asks the family matcher and the similarity index only yes/no
+    questions (:meth:`FamilyMatcher.matches_any`, :meth:`ScreeningIndex.near_any`): the same answers as
+    ``match`` and ``nearest`` on a provisional structure, without building it or any record.
     """
     formula = rdMolDescriptors.CalcMolFormula(mol)
-    if not _plain_formula(formula):
+    plain, composition = _formula_facts(formula)
+    if not plain:
         return None
-    if (
-        heavy_atom_composition(formula) in index.compositions
-        and heavy_atom_graph_signature(mol) in index.graph_signatures
-    ):
+    if composition in index.compositions and heavy_atom_graph_signature(mol) in index.graph_signatures:
         return None
-    provisional = Structure(mol=mol, smiles="", inchi="", inchikey="", skeleton_key="", formula=formula)
-    if index.family_matcher.match(provisional):
+    if index.family_matcher.matches_any(mol, formula):
         return None
-    if index.nearest(provisional, get_settings().watch_similarity):
+    if index.near_any(mol, get_settings().watch_similarity):
         return None
-    return Resolution(identity=Identity(smiles=text))
+    return Resolution(identity=Identity(smiles=text), quick=True)
 
 
 def _unknown_name(index: ScreeningIndex, text: str, smiles_reason: str | None = None) -> UnknownName:

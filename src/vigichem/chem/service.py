@@ -128,6 +128,23 @@ def _screen_single(
     component: str | None,
 ) -> ScreeningResult:
     resolution: Resolution = resolve(index, text)
+    if resolution.quick:
+        # Nearly every query of a batch: no match, no note, no structure, so no finding and no watch
+        # (the quick path already found nothing similar); the law context cannot change that. The same
+        # four fields as `_result_of` gives, so that even `model_fields_set` is the same.
+        return ScreeningResult(query=text, identity=resolution.identity, findings=(), notes=())
+    return _result_of(resolution, text, law, quantity, concentration, component)
+
+
+def _result_of(
+    resolution: Resolution,
+    text: str,
+    law: LawContext,
+    quantity: Quantity | None,
+    concentration: float | None,
+    component: str | None,
+) -> ScreeningResult:
+    """The result of a resolution under the law: findings, the similarity watch and notes."""
     legal, notes = findings_for_matches(
         resolution.matches, law, concentration=concentration, quantity=quantity, component=component
     )

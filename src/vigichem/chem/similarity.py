@@ -20,7 +20,7 @@ import bisect
 from collections.abc import Sequence
 from typing import Any, Generic
 
-from rdkit import DataStructs
+from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 from typing_extensions import TypeVar  # a TypeVar default (PEP 696) lets callers write a bare SimilarityIndex
 
@@ -78,11 +78,7 @@ class SimilarityIndex(Generic[KeyT]):
         if limit is not None and limit < 0:
             raise InvalidInput(f"limit must not be negative, got {limit}", details={"limit": limit})
         query = self._generator.GetFingerprint(structure.mol)
-        bits = query.GetNumOnBits()
-        # The bound min/max of the bit counts, with a small margin so that no floating-point edge drops a
-        # fingerprint that BulkTanimotoSimilarity would score exactly at the threshold.
-        low = bisect.bisect_left(self._bit_counts, threshold * bits - 1e-9)
-        high = bisect.bisect_right(self._bit_counts, bits / threshold + 1e-9)
+        low, high = self._window(query.GetNumOnBits(), threshold)
         if low >= high:
             return []
         scores: list[float] = DataStructs.BulkTanimotoSimilarity(query, self._fingerprints[low:high])
@@ -98,3 +94,31 @@ class SimilarityIndex(Generic[KeyT]):
         if limit is not None:
             hits = hits[:limit]
         return [(self._keys[position], round(score, 4)) for position, score in hits]
+
+    def reaches(self, mol: Chem.Mol, threshold: float) -> bool:
+        """True when some listed structure has Tanimoto similarity >= ``threshold`` to ``mol``.
+
+        The same answer as ``bool(nearest(structure, threshold))`` for a structure whose ``mol`` is
+        ``mol``, without building the structure or the hit list: screening's quick negative path asks only
+        this, for nearly every query. Raises :class:`InvalidInput` for a threshold outside (0, 1].
+        """
+        if not 0.0 < threshold <= 1.0:
+            raise InvalidInput(
+                f"similarity threshold must be in (0, 1], got {threshold}", details={"threshold": threshold}
+            )
+        query = self._generator.GetFingerprint(mol)
+        low, high = self._window(query.GetNumOnBits(), threshold)
+        if low >= high:
+            return False
+        best: float = max(DataStructs.BulkTanimotoSimilarity(query, self._fingerprints[low:high]))
+        return best >= threshold
+
+    def _window(self, bits: int, threshold: float) -> tuple[int, int]:
+        """The slice of the listed fingerprints (sorted by bit count) that can reach ``threshold``.
+
+        Tanimoto is at most min/max of the two bit counts; the small margin keeps any fingerprint that
+        BulkTanimotoSimilarity would score exactly at the threshold despite floating-point rounding.
+        """
+        low = bisect.bisect_left(self._bit_counts, threshold * bits - 1e-9)
+        high = bisect.bisect_right(self._bit_counts, bits / threshold + 1e-9)
+        return low, high
