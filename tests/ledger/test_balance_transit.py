@@ -12,6 +12,7 @@ times (re-ranking the groups that late events land in).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import threading
@@ -29,6 +30,7 @@ from tests.ledger.factories import (
     masterdata,
 )
 from vigichem.ledger.balance import compute_balance, transit_issues, withdrawn_hash_ids
+from vigichem.ledger.balance_models import TransitIssue, new_transit_issue
 from vigichem.ledger.balance_rollup import rollup_covers, withdrawn_seqs
 from vigichem.ledger.balance_sql import Filters, transit_rows
 from vigichem.ledger.balance_tables import (
@@ -363,3 +365,30 @@ def test_a_past_as_of_answers_transit_from_the_reference(registered: Engine) -> 
     fast = compute_balance(registered, as_of=moment).as_dict()
     assert fast == compute_balance(registered, as_of=moment, rollup=False).as_dict()
     assert fast["transit"] and _rolled_up(registered) == 0  # later events exist: nothing rolled up
+
+
+def test_new_transit_issue_equals_the_dataclass_constructor() -> None:
+    shipped_at, received_at = dt.datetime(2026, 3, 1, 8), dt.datetime(2026, 3, 4, 20)
+    lost = TransitIssue(
+        "not_received", "urn:c", "urn:o", "urn:d", shipped_at, 12.5, "kg", "ni:s", None, None, None, 20.5
+    )
+    short = TransitIssue(
+        "quantity_mismatch",
+        "urn:c",
+        None,
+        "urn:d",
+        shipped_at,
+        12.5,
+        "L",
+        "ni:s",
+        received_at,
+        12.0,
+        "ni:r",
+        3.5,
+    )
+    for plain in (lost, short):
+        fast = new_transit_issue(*(getattr(plain, field.name) for field in dataclasses.fields(plain)))
+        assert type(fast) is TransitIssue and fast == plain and hash(fast) == hash(plain)
+        assert fast.as_dict() == plain.as_dict() and repr(fast) == repr(plain)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            fast.kind = "not_received"  # type: ignore[misc]

@@ -145,6 +145,60 @@ class TransitIssue:
         return out
 
 
+_new = object.__new__
+(
+    _set_kind,
+    _set_epc_class,
+    _set_origin,
+    _set_destination,
+    _set_shipped_at,
+    _set_shipped_quantity,
+    _set_unit,
+    _set_shipment_event,
+    _set_received_at,
+    _set_received_quantity,
+    _set_receipt_event,
+    _set_days_in_transit,
+) = (getattr(TransitIssue, name).__set__ for name in TransitIssue.__slots__)
+
+
+def new_transit_issue(
+    kind: Literal["not_received", "quantity_mismatch"],
+    epc_class: str,
+    origin: str | None,
+    destination: str,
+    shipped_at: dt.datetime,
+    shipped_quantity: float,
+    unit: str,
+    shipment_event: str,
+    received_at: dt.datetime | None,
+    received_quantity: float | None,
+    receipt_event: str | None,
+    days_in_transit: float | None,
+) -> TransitIssue:
+    """``TransitIssue(...)`` (every field given, in order), made in half the time.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` by name; this sets
+    the slots through their descriptors, as unpickling does. The balance of a large ledger makes tens of
+    thousands of issues (44,000 in the 1M-event benchmark); ``tests/ledger/test_balance_transit.py``
+    checks that both ways give equal issues.
+    """
+    issue = _new(TransitIssue)
+    _set_kind(issue, kind)
+    _set_epc_class(issue, epc_class)
+    _set_origin(issue, origin)
+    _set_destination(issue, destination)
+    _set_shipped_at(issue, shipped_at)
+    _set_shipped_quantity(issue, shipped_quantity)
+    _set_unit(issue, unit)
+    _set_shipment_event(issue, shipment_event)
+    _set_received_at(issue, received_at)
+    _set_received_quantity(issue, received_quantity)
+    _set_receipt_event(issue, receipt_event)
+    _set_days_in_transit(issue, days_in_transit)
+    return issue
+
+
 @dataclass(frozen=True, slots=True)
 class Threshold:
     """A declaration threshold of the knowledge base, and whether the aggregate exceeds it."""
@@ -222,4 +276,5 @@ __all__ = [
     "SubstanceBalance",
     "Threshold",
     "TransitIssue",
+    "new_transit_issue",
 ]

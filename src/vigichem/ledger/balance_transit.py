@@ -52,7 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from vigichem.ledger.balance_models import TransitIssue
+from vigichem.ledger.balance_models import TransitIssue, new_transit_issue
 from vigichem.ledger.balance_sql import (
     CATEGORY_RULES,
     QUANTITY,
@@ -382,14 +382,14 @@ def _issue(
         waited = (as_of - shipped_at).total_seconds() / 86400.0
         if waited <= days:
             return None
-        return TransitIssue(
+        return new_transit_issue(
             "not_received", epc_class, origin, destination, shipped_at, shipped, unit, event,
-            days_in_transit=round(waited, 3),
+            None, None, None, round(waited, 3),
         )  # fmt: skip
     assert received_at is not None and received is not None  # a receipt has both
     if abs(shipped - received) <= MISMATCH_TOLERANCE * max(1.0, abs(shipped)):
         return None
-    return TransitIssue(
+    return new_transit_issue(
         "quantity_mismatch", epc_class, origin, destination, shipped_at, shipped, unit, event,
         received_at, received, receipt, round((received_at - shipped_at).total_seconds() / 86400.0, 3),
     )  # fmt: skip
