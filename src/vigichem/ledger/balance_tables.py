@@ -8,9 +8,9 @@ aggregates each ``seq`` once into these tables and the balance reads them instea
 * ``ledger_balance_groups``: an integer id per (site, epcClass, unit), so that the rows below group on
   integers instead of long URIs.
 * ``ledger_balance_rows``: one row per quantity row that counts in the balance (its category already
-  decided), keyed like ``ledger_quantities``; indexed by (group, eventTime) for the movements after a
-  group's last stock count and for its counts (the (category, group) index of ``0005`` was dropped by
-  ``0008``: it cost a page write per new row and no statement needs it).
+  decided), keyed like ``ledger_quantities``; indexed by (group, category, eventTime) for a group's counts
+  and for what moved after its last count, per category (migration ``0008``; ``0005`` had a (group,
+  eventTime) and a (category, group) index: two page writes per new row instead of one).
 * ``ledger_balance_totals``: per group and category the sum and the number of rows.
 * ``ledger_balance_counts``: per counted group its last stock count (latest eventTime, then capture order)
   and, per movement category, the sum of what moved strictly after it (``after_*``): the book stock at
@@ -146,7 +146,7 @@ balance_rows = Table(
     Column("category", String(10), nullable=False),
     Column("event_time", DateTime, nullable=False),
     Column("qty", Float, nullable=False),
-    Index("ix_ledger_balance_rows_group_time", "group_id", "event_time"),
+    Index("ix_ledger_balance_rows_group_category_time", "group_id", "category", "event_time"),
 )
 
 balance_totals = Table(
