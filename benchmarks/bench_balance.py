@@ -11,10 +11,11 @@ shipments with a destination, each followed by its receipt (97 % exact, 2 % shor
 
 Measured (wall-clock seconds, ``time.perf_counter``; "median" over ``--repeat`` runs):
 
-* ``reference_lots_s`` (median): the full SQL aggregation per site × epcClass × unit (with the last count
-  and the book stock at the count) plus the mapping to products: what ``compute_balance(rollup=False)``
-  does without the transit pairing;
-* ``reference_full_s`` (median): ``compute_balance(rollup=False)`` (lots, substances, transit);
+* ``reference_lots_s`` (median of ``--reference-repeat`` runs, default ``--repeat``): the full SQL
+  aggregation per site × epcClass × unit (with the last count and the book stock at the count) plus the
+  mapping to products: what ``compute_balance(rollup=False)`` does without the transit pairing;
+* ``reference_full_s`` (median, as many runs): ``compute_balance(rollup=False)`` (lots, substances,
+  transit);
 * ``rollup_initial_refresh_s`` and ``rollup_first_lots_s`` (one run each): the first balance after the bulk
   load, i.e. the roll-up of the whole ledger, then the lots read from the roll-up;
 * ``rollup_lots_s`` (median): the lots from the roll-up when nothing new was captured (the refresh finds
@@ -26,7 +27,8 @@ Measured (wall-clock seconds, ``time.perf_counter``; "median" over ``--repeat`` 
 * ``rollup_full_after_1000_s`` (median): 1,000 more events before each run, then the whole
   ``compute_balance`` (refresh, lots, substances, transit): what ``vigichem balance`` does;
   ``rollup_full_after_1000_cpu_s``: the benchmark process's CPU time of the same runs (``process_time``;
-  PostgreSQL's server CPU is not in it);
+  PostgreSQL's server CPU is not in it); ``rollup_full_cpu_s`` the same with nothing new; every run of
+  both (wall, CPU, load average after it) in ``rollup_full_runs`` and ``rollup_full_after_1000_runs``;
 * ``final_reference_full_s`` (one run): ``compute_balance(rollup=False)`` again at the end, on the grown
   ledger, against which the last roll-up report is checked (``report_agrees``: same lots and substances to
   10⁻⁹ relative, the same transit issues exactly);
@@ -34,8 +36,9 @@ Measured (wall-clock seconds, ``time.perf_counter``; "median" over ``--repeat`` 
   straightforward implementation would; its figures are checked against the SQL ones
   (``naive_agrees``), and the roll-up's lots against the reference's (``rollup_agrees``).
 
-Usage: ``python benchmarks/bench_balance.py [--events 1000000] [--repeat 3] [--backend sqlite|postgresql]
-[--output FILE]``. PostgreSQL comes from ``VIGICHEM_TEST_POSTGRES_URL`` (its own schema, dropped after).
+Usage: ``python benchmarks/bench_balance.py [--events 1000000] [--repeat 3] [--reference-repeat N]
+[--backend sqlite|postgresql] [--output FILE]``. PostgreSQL comes from ``VIGICHEM_TEST_POSTGRES_URL``
+(its own schema, dropped after).
 """
 
 from __future__ import annotations
@@ -296,29 +299,52 @@ def rollup_lots(engine: Engine) -> list[Any]:
     return lot_balances(rows, catalogue)
 
 
+class Runs:
+    """Wall and CPU seconds of each run of one measurement, with the 1-minute load average after it."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.load: list[float] = []
+
+    def time(self, function: Callable[[], Any]) -> Any:
+        """Run ``function`` once and record it; returns its result."""
+        started, started_cpu = time.perf_counter(), time.process_time()
+        result = function()
+        self.wall.append(time.perf_counter() - started)
+        self.cpu.append(time.process_time() - started_cpu)
+        self.load.append(os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0)
+        return result
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """Every run, rounded (the medians alone hide a bimodal distribution)."""
+        return {
+            "wall_s": [round(x, 3) for x in self.wall],
+            "cpu_s": [round(x, 3) for x in self.cpu],
+            "load": [round(x, 2) for x in self.load],
+        }
+
+
 def _after_more_events(
-    engine: Engine, function: Callable[[], Any], repeat: int, next_seq: list[int]
+    engine: Engine, function: Callable[[], Any], repeat: int, next_seq: list[int], runs: Runs | None = None
 ) -> tuple[float, Any, float]:
     """Median wall time of ``function`` run after each of ``repeat`` bulk loads of 1,000 more events, its
-    result, and the median CPU time of this process in the same runs."""
-    times, cpu, result = [], [], None
+    result, and the median CPU time of this process in the same runs (each run kept in ``runs``)."""
+    runs = runs if runs is not None else Runs()
+    result = None
     for _ in range(repeat):
         generate(engine, APPENDED, seed=1000 + next_seq[0], first_seq=next_seq[0])
         next_seq[0] += APPENDED
-        started, started_cpu = time.perf_counter(), time.process_time()
-        result = function()
-        times.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - started_cpu)
-    return statistics.median(times), result, statistics.median(cpu)
+        result = runs.time(function)
+    return statistics.median(runs.wall), result, statistics.median(runs.cpu)
 
 
-def _timed(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
+def _timed(function: Callable[[], Any], repeat: int, runs: Runs | None = None) -> tuple[float, Any]:
+    runs = runs if runs is not None else Runs()
+    result = None
     for _ in range(repeat):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+        result = runs.time(function)
+    return statistics.median(runs.wall), result
 
 
 @contextmanager
@@ -361,8 +387,13 @@ def _same_lots(first: list[Any], second: list[Any]) -> bool:
     return True
 
 
-def run(events_count: int, repeat: int, backend: str) -> dict[str, Any]:
-    """Build the synthetic ledger and time the reference, the roll-up and the naive loop."""
+def run(events_count: int, repeat: int, backend: str, reference_repeat: int | None = None) -> dict[str, Any]:
+    """Build the synthetic ledger and time the reference, the roll-up and the naive loop.
+
+    ``reference_repeat``: runs of the two reference measurements (default ``repeat``; each takes tens of
+    seconds at 1M events, the roll-up's a second or two).
+    """
+    reference_repeat = repeat if reference_repeat is None else reference_repeat
     load_at_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     with _database(backend) as url:
         engine = create_engine_from_url(url)
@@ -374,9 +405,9 @@ def run(events_count: int, repeat: int, backend: str) -> dict[str, Any]:
         if backend == "postgresql":
             with engine.begin() as connection:
                 connection.execute(text("ANALYZE"))
-        reference_lots_s, lots = _timed(lambda: sql_lots(engine), repeat)
+        reference_lots_s, lots = _timed(lambda: sql_lots(engine), reference_repeat)
         reference_full_s, report = _timed(
-            lambda: compute_balance(engine, as_of=FAR_FUTURE, rollup=False), repeat
+            lambda: compute_balance(engine, as_of=FAR_FUTURE, rollup=False), reference_repeat
         )
         first_refresh_s, _ = _timed(lambda: refresh_rollup(engine), 1)
         first_read_s, rolled = _timed(lambda: rollup_lots(engine), 1)
@@ -387,9 +418,10 @@ def run(events_count: int, repeat: int, backend: str) -> dict[str, Any]:
         rollup_lots_s, _ = _timed(lambda: rollup_lots(engine), repeat)
         next_seq = [events_count]
         after_lots_s, rolled, _ = _after_more_events(engine, lambda: rollup_lots(engine), repeat, next_seq)
-        rollup_full_s, _ = _timed(lambda: compute_balance(engine, as_of=FAR_FUTURE), repeat)
+        full_runs, after_full_runs = Runs(), Runs()
+        rollup_full_s, _ = _timed(lambda: compute_balance(engine, as_of=FAR_FUTURE), repeat, full_runs)
         after_full_s, rolled_report, after_full_cpu_s = _after_more_events(
-            engine, lambda: compute_balance(engine, as_of=FAR_FUTURE), repeat, next_seq
+            engine, lambda: compute_balance(engine, as_of=FAR_FUTURE), repeat, next_seq, after_full_runs
         )
         final_reference = sql_lots(engine)
         rollup_agrees = rollup_agrees and _same_lots(rolled_report.lots, final_reference)
@@ -423,6 +455,9 @@ def run(events_count: int, repeat: int, backend: str) -> dict[str, Any]:
         "rollup_full_s": round(rollup_full_s, 3),
         "rollup_full_after_1000_s": round(after_full_s, 3),
         "rollup_full_after_1000_cpu_s": round(after_full_cpu_s, 3),
+        "rollup_full_cpu_s": round(statistics.median(full_runs.cpu), 3),
+        "rollup_full_runs": full_runs.as_dict(),
+        "rollup_full_after_1000_runs": after_full_runs.as_dict(),
         "final_reference_full_s": round(final_reference_full_s, 3),
         "lots_speedup_after_1000": round(reference_lots_s / after_lots_s, 1) if after_lots_s else None,
         "full_speedup_after_1000": round(reference_full_s / after_full_s, 1) if after_full_s else None,
@@ -435,6 +470,7 @@ def run(events_count: int, repeat: int, backend: str) -> dict[str, Any]:
         "naive_agrees": agree,
         "target_s": 2.0,
         "repeat": repeat,
+        "reference_repeat": reference_repeat,
         "python": sys.version.split()[0],
         "machine": platform.platform(),
         "cpus": os.cpu_count(),
@@ -448,10 +484,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--reference-repeat", type=int, help="runs of the reference measurements (default: --repeat)"
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    figures = run(args.events, args.repeat, args.backend)
+    figures = run(args.events, args.repeat, args.backend, args.reference_repeat)
     payload = json.dumps(figures, indent=2)
     print(payload)
     if args.output:
