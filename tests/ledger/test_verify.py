@@ -24,15 +24,9 @@ from vigichem.ledger.merkle import event_leaf_hash, root_hash
 from vigichem.ledger.models import DiscrepancyKind, VerifyReport
 from vigichem.ledger.node import Node
 from vigichem.ledger.service import capture, checkpoint, ledger_hash_ids, verify
-from vigichem.ledger.verification import (
-    _append_subtree,
-    _frontier_of,
-    _loads,
-    _Positions,
-    _subtree_levels,
-    reference_verify_store,
-    verify_store,
-)
+from vigichem.ledger.verification import _append_subtree, reference_verify_store, verify_store
+from vigichem.ledger.verify_chunks import frontier_of, subtree_levels
+from vigichem.ledger.verify_support import Positions, loads_stored
 
 Verifier = Callable[[Node], VerifyReport]
 
@@ -385,14 +379,14 @@ def test_unreadable_stored_json_is_named_not_a_crash(
 
 
 def test_capture_runs_match_expected_positions() -> None:
-    """``_Positions.runs`` (the fast pass) says what ``expected`` (the walk) says, seq by seq, even for
+    """``Positions.runs`` (the fast pass) says what ``expected`` (the walk) says, seq by seq, even for
     overlapping, repeated or gapped capture records."""
     rng = random.Random(7)
     for _ in range(300):
         records = {
             doc: (rng.randrange(40), rng.randrange(0, 12), None) for doc in range(1, rng.randrange(1, 8))
         }
-        positions = _Positions(records)
+        positions = Positions(records)
         lo = rng.randrange(45)
         hi = lo + rng.randrange(1, 20)
         flat: list[tuple[int, int] | None] = []
@@ -410,15 +404,15 @@ def test_chunk_frontiers_match_leaf_by_leaf_appends() -> None:
         size = 0
         for lo in range(0, len(leaves), chunk_size):
             chunk = leaves[lo : lo + chunk_size]
-            levels = _subtree_levels(chunk)
+            levels = subtree_levels(chunk)
             if len(chunk) > 1:  # a checkpoint strictly inside the chunk: its partial frontier
                 cut = rng.randrange(1, len(chunk))
                 reference: list[bytes] = []
                 append_to_frontier(reference, 0, leaves[: lo + cut])
-                assert frontier + _frontier_of(levels, cut) == reference
+                assert frontier + frontier_of(levels, cut) == reference
             count = len(chunk)
             heights = [h for h in range(count.bit_length() - 1, -1, -1) if count >> h & 1]
-            for subtree, height in zip(_frontier_of(levels, count), heights, strict=True):
+            for subtree, height in zip(frontier_of(levels, count), heights, strict=True):
                 size = _append_subtree(frontier, size, subtree, height)
             assert frontier_root(frontier) == root_hash(leaves[: lo + count])
         assert size == len(leaves)
@@ -445,9 +439,9 @@ def test_loads_is_json_loads(text: str | bytes) -> None:
         expected: Any = json.loads(text)
     except ValueError as error:
         with pytest.raises(type(error)):
-            _loads(text)
+            loads_stored(text)
         return
-    got = _loads(text)
+    got = loads_stored(text)
     assert got == expected or (got != got and expected != expected)  # NaN is not equal to itself
 
 

@@ -24,7 +24,8 @@ from vigichem.ledger.hashing import event_hash_id, event_hash_ids
 from vigichem.ledger.indexing import index_event
 from vigichem.ledger.models import CaptureResult, Checkpoint, ConsistencyProof, InclusionProof, VerifyReport
 from vigichem.ledger.store import CheckpointSigner, DocumentMeta, LedgerStore
-from vigichem.ledger.verification import gc_paused, verify_store
+from vigichem.ledger.verification import verify_store
+from vigichem.ledger.verify_support import gc_paused
 from vigichem.settings import get_settings
 
 __all__ = [

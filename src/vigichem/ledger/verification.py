@@ -18,15 +18,16 @@ Checks, in seq order (memory stays flat over millions of events):
 The first discrepancy is reported with its kind, seq and hash ID.
 
 **Two passes, one answer.** The *sequential walk* (:class:`_Walk`) is the reference: row after row, it
-applies checks 2–5 and names the discrepancy. The *fast pass* splits ``seq`` into aligned chunks of
-``chunk_size`` (a power of two) and checks each chunk as a whole: its rows must be exactly seq ``lo..hi-1``,
-each at its captured place, each hash ID and leaf hash recomputed equal. A clean chunk returns only the
-Merkle subtree hashes the walk needs (its frontier, and the partial frontiers at checkpoint sizes inside
-it), so the parent checks the signed roots without touching a row. Chunks run in worker processes, each
-with its own database connection reading its own ``seq`` range (``workers``; by default one per CPU), or
-in this process. At the first chunk that is not clean, or the first signed root that differs, the walk
-takes over row by row from that point with exactly the state a walk from seq 0 would have had there, so
-the report (kind, seq, hash ID, message, tree size, root, checkpoints counted) is the walk's.
+applies checks 2–5 and names the discrepancy. The *fast pass* (:mod:`vigichem.ledger.verify_chunks`)
+splits ``seq`` into aligned chunks of ``chunk_size`` (a power of two) and checks each chunk as a whole: its
+rows must be exactly seq ``lo..hi-1``, each at its captured place, each hash ID and leaf hash recomputed
+equal. A clean chunk returns only the Merkle subtree hashes the walk needs (its frontier, and the partial
+frontiers at checkpoint sizes inside it), so the parent checks the signed roots without touching a row.
+Chunks run in worker processes, each with its own database connection reading its own ``seq`` range
+(``workers``; by default one per CPU), or in this process. At the first chunk that is not clean, or the
+first signed root that differs, the walk takes over row by row from that point with exactly the state a
+walk from seq 0 would have had there, so the report (kind, seq, hash ID, message, tree size, root,
+checkpoints counted) is the walk's.
 
 **Snapshot.** Every read of this process goes through one snapshot. On PostgreSQL the workers import that
 very snapshot (``pg_export_snapshot`` / ``SET TRANSACTION SNAPSHOT``). On SQLite a worker opens its own
@@ -37,29 +38,33 @@ ever read something else, its chunk is not clean and the walk re-reads that rang
 
 from __future__ import annotations
 
-import bisect
-import gc
-import hashlib
-import json
-import re
-from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, func, select
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Connection, func, select
 
 from vigichem.errors import InvalidInput
 from vigichem.ledger.checkpoints import append_to_frontier, frontier_root, signature_valid
-from vigichem.ledger.db import create_engine_from_url, events, is_postgresql, is_sqlite
-from vigichem.ledger.jsonio import loads
+from vigichem.ledger.db import events
 from vigichem.ledger.merkle import event_leaf_hash, node_hash
 from vigichem.ledger.models import Checkpoint, Discrepancy, DiscrepancyKind, VerifyReport
-from vigichem.ledger.processes import usable_cpus, worker_context
 from vigichem.ledger.store import LedgerStore, VerifyRow
+from vigichem.ledger.verify_chunks import (
+    CHUNK_SIZE,
+    chunk_results,
+    chunk_tasks,
+    default_verify_workers,
+    shareable,
+)
+from vigichem.ledger.verify_support import (
+    ROW_COLUMNS,
+    ChunkResult,
+    HashFunction,
+    Positions,
+    event_document,
+    gc_paused,
+    loads_stored,
+)
 
 __all__ = [
     "CHUNK_SIZE",
@@ -69,24 +74,6 @@ __all__ = [
     "reference_verify_store",
     "verify_store",
 ]
-
-HashFunction = Callable[[dict[str, Any]], list[str]]
-"""Hash IDs of a parsed EPCISDocument's events, in document order (``event_hash_ids``)."""
-
-CHUNK_SIZE = 1 << 14
-"""Rows per chunk of the fast pass: a power of two (chunks are aligned Merkle subtrees); about 10 MB of
-stored JSON, a fraction of a second of work, and enough chunks at 1M events (61) to keep workers even."""
-
-_sha256 = hashlib.sha256
-_SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
-_ROW_COLUMNS = (
-    events.c.seq,
-    events.c.hash_id,
-    events.c.leaf_hash,
-    events.c.event_json,
-    events.c.document_id,
-    events.c.document_index,
-)
 
 
 class _Found(Exception):
@@ -100,77 +87,6 @@ class _Unhashable(str):
     to a stored hash ID, which starts with ``ni:///``)."""
 
     __slots__ = ()
-
-
-class _Positions:
-    """Where each seq should be, according to the capture records: (document id, index in the document)."""
-
-    def __init__(self, documents: dict[int, tuple[int, int, Any]]) -> None:
-        ordered = sorted((first, count, doc_id) for doc_id, (first, count, _ctx) in documents.items())
-        self.starts = [first for first, _count, _doc in ordered]
-        self.ordered = ordered
-        self.total = sum(count for _first, count, _doc in ordered)
-        self.home = {doc_id: (first, count) for first, count, doc_id in ordered}
-
-    def expected(self, seq: int) -> tuple[int, int] | None:
-        at = bisect.bisect_right(self.starts, seq) - 1
-        if at < 0:
-            return None
-        first, count, doc_id = self.ordered[at]
-        return (doc_id, seq - first) if seq < first + count else None
-
-    def home_seq(self, document_id: int, index: int) -> int | None:
-        placed = self.home.get(document_id)
-        if placed is None or not 0 <= index < placed[1]:
-            return None
-        return placed[0] + index
-
-    def runs(self, lo: int, hi: int) -> list[tuple[int | None, int, int, int]]:
-        """``expected`` for seqs ``lo..hi-1`` as runs ``(document id or None, its first seq, start, end)``.
-
-        Within a run every seq has the same expected document (None: no capture accounts for it), and its
-        index is ``seq - first``; a run of a document ends at its count or where a later capture starts.
-        """
-        out: list[tuple[int | None, int, int, int]] = []
-        starts = self.starts
-        seq = lo
-        while seq < hi:
-            after = bisect.bisect_right(starts, seq)  # expected(x) uses ordered[after - 1] for x up to end
-            end = min(hi, starts[after]) if after < len(starts) else hi
-            covered = seq
-            if after:
-                first, count, doc_id = self.ordered[after - 1]
-                covered = max(seq, min(end, first + count))
-                if covered > seq:
-                    out.append((doc_id, first, seq, covered))
-            if covered < end:
-                out.append((None, 0, covered, end))
-            seq = end
-        return out
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector around allocation-heavy, cycle-free work.
-
-    Parsing and hashing thousands of events allocates millions of short-lived containers; each few
-    hundred allocations trigger a collection that walks the young objects, and the older generations get
-    walked too as the batch grows: a fifth or more of the CPU time of preparing a large document. JSON
-    values hold no reference cycles, so reference counting frees them all the same. The collector is
-    turned back on only by whoever found it on (concurrent callers never leave it off for good).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _loads(text: Any) -> Any:
-    """``json.loads(text)``: the same value or the same error, faster for stored text (see ``jsonio``)."""
-    return loads(text) if type(text) is str else json.loads(text)
 
 
 # -- the sequential walk (the reference) -------------------------------------------------------------------
@@ -195,24 +111,17 @@ def _rehash(pairs: list[tuple[int, Any]], contexts: dict[int, Any], hash_ids: Ha
 
 def _rehash_run(texts: list[Any], context: Any, hash_ids: HashFunction) -> list[str]:
     try:
-        return hash_ids(_document([_loads(text) for text in texts], context))
+        return hash_ids(event_document([loads_stored(text) for text in texts], context))
     except Exception:  # stored JSON can be anything: find which events fail, one by one
         pass
     out: list[str] = []
     for text in texts:
         try:
-            hashed = hash_ids(_document([_loads(text)], context))
+            hashed = hash_ids(event_document([loads_stored(text)], context))
             out.append(hashed[0] if len(hashed) == 1 else _Unhashable("no single event"))
         except Exception as error:  # any failure means the stored JSON is not an event
             out.append(_Unhashable(f"{type(error).__name__}: {error}"[:200]))
     return out
-
-
-def _document(event_list: list[Any], context: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {"type": "EPCISDocument", "epcisBody": {"eventList": event_list}}
-    if context is not None:
-        document["@context"] = context
-    return document
 
 
 def _as_int(value: Any) -> int:
@@ -237,7 +146,7 @@ def _verify_row(raw: Any) -> VerifyRow:
 
 def _rows_from(connection: Connection, start: int, batch_size: int) -> Iterator[list[VerifyRow]]:
     """Stored rows in seq order from seq ``start`` (-1: all of them), in batches, streamed."""
-    query = select(*_ROW_COLUMNS).order_by(events.c.seq)
+    query = select(*ROW_COLUMNS).order_by(events.c.seq)
     if start >= 0:
         query = query.where(events.c.seq >= start)
     result = connection.execute(query, execution_options={"stream_results": True, "yield_per": batch_size})
@@ -246,7 +155,7 @@ def _rows_from(connection: Connection, start: int, batch_size: int) -> Iterator[
 
 
 def _row_at(connection: Connection, seq: int) -> VerifyRow | None:
-    raw = connection.execute(select(*_ROW_COLUMNS).where(events.c.seq == seq)).first()
+    raw = connection.execute(select(*ROW_COLUMNS).where(events.c.seq == seq)).first()
     return None if raw is None else _verify_row(raw)
 
 
@@ -261,9 +170,7 @@ def _found(kind: DiscrepancyKind, row: VerifyRow | None, message: str, seq: int 
     )
 
 
-def _check_position(
-    row: VerifyRow, previous: VerifyRow | None, positions: _Positions, row_count: int
-) -> None:
+def _check_position(row: VerifyRow, previous: VerifyRow | None, positions: Positions, row_count: int) -> None:
     expected = positions.expected(row.seq)
     if expected == (row.document_id, row.document_index):
         return
@@ -296,7 +203,7 @@ def _check_position(
 
 
 def _check_row(
-    row: VerifyRow, hash_id: str, size: int, previous: VerifyRow | None, positions: _Positions, row_count: int
+    row: VerifyRow, hash_id: str, size: int, previous: VerifyRow | None, positions: Positions, row_count: int
 ) -> None:
     """Row-level checks: no gap before it, in its captured place, hash ID and leaf hash recomputed."""
     if row.seq != size:
@@ -348,19 +255,10 @@ def _check_roots(by_size: dict[int, list[Checkpoint]], size: int, frontier: list
     return len(expected)
 
 
-class _ChunkResult(NamedTuple):
-    """A clean chunk ``lo..hi-1``: its Merkle frontier, and its partial frontiers at checkpoint sizes."""
-
-    lo: int
-    hi: int
-    frontier: list[bytes]
-    cuts: dict[int, list[bytes]]
-
-
 class _Walk:
     """The verifier's state after the rows so far: the reference walk, and what clean chunks hand it."""
 
-    def __init__(self, by_size: dict[int, list[Checkpoint]], positions: _Positions, row_count: int) -> None:
+    def __init__(self, by_size: dict[int, list[Checkpoint]], positions: Positions, row_count: int) -> None:
         self.by_size = by_size
         self.positions = positions
         self.row_count = row_count
@@ -397,7 +295,7 @@ class _Walk:
                 self._checkpoint_at(self.size, self.frontier)
             self.previous = row
 
-    def chunk(self, result: _ChunkResult) -> bool:
+    def chunk(self, result: ChunkResult) -> bool:
         """Take a clean chunk starting at ``size``; False when a signed root in it differs (``size`` is then
         that checkpoint's size and the walk must go on row by row from there)."""
         for size, cut in sorted(result.cuts.items()):
@@ -457,209 +355,6 @@ def _append_subtree(frontier: list[bytes], size: int, subtree: bytes, height: in
     return size + (1 << height)
 
 
-# -- the fast pass: one chunk ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _ChunkTask:
-    """Rows ``lo..hi-1``, the capture runs expected there (document, its first seq, start, end), the
-    documents' ``@context``, and the checkpoint sizes strictly inside the chunk."""
-
-    lo: int
-    hi: int
-    runs: list[tuple[int, int, int, int]]
-    contexts: dict[int, Any]
-    cuts: tuple[int, ...]
-
-
-class _RangeReader:
-    """Reads the rows of a seq range through a DB-API connection already inside a read transaction."""
-
-    def __init__(self, dbapi_connection: Any, paramstyle: str) -> None:
-        mark = "?" if paramstyle == "qmark" else "%s"
-        names = ", ".join(column.name for column in _ROW_COLUMNS)
-        self._sql = f"SELECT {names} FROM {events.name} WHERE seq >= {mark} AND seq < {mark} ORDER BY seq"
-        self._connection = dbapi_connection
-
-    def rows(self, lo: int, hi: int) -> list[Any]:
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(self._sql, (lo, hi))
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
-
-
-def _check_chunk(reader: _RangeReader, task: _ChunkTask, hash_ids: HashFunction) -> _ChunkResult | None:
-    """The chunk's result if every row passes every row check of the walk, else None (the walk decides)."""
-    with gc_paused():
-        lo, hi = task.lo, task.hi
-        if not task.runs:  # seqs no capture accounts for: the walk names what is there
-            return None
-        rows = reader.rows(lo, hi)
-        # seq is the primary key and the query keeps lo <= seq < hi: as many rows as seqs means all of them.
-        if len(rows) != hi - lo:
-            return None
-        expected_documents: list[int] = []
-        expected_indexes: list[int] = []
-        stored: list[str] = []
-        recomputed: list[str] = []
-        for document_id, first, start, end in task.runs:
-            expected_documents += [document_id] * (end - start)
-            expected_indexes += range(start - first, end - first)
-            run = rows[start - lo : end - lo]
-            try:
-                recomputed += hash_ids(_document([_loads(row[3]) for row in run], task.contexts[document_id]))
-            except Exception:  # stored JSON can be anything; the walk names the event
-                return None
-            stored += [row[1] for row in run]
-        if (
-            [row[4] for row in rows] != expected_documents
-            or [row[5] for row in rows] != expected_indexes
-            or recomputed != stored
-        ):
-            return None
-        leaves = [_sha256(b"\x00" + hash_id.encode("ascii")).digest() for hash_id in stored]
-        if [row[2] for row in rows] != leaves:
-            return None
-        levels = _subtree_levels(leaves)
-        return _ChunkResult(
-            lo,
-            hi,
-            _frontier_of(levels, hi - lo),
-            {size: _frontier_of(levels, size - lo) for size in task.cuts},
-        )
-
-
-def _subtree_levels(leaves: list[bytes]) -> list[list[bytes]]:
-    """``levels[k][i]``: the hash of the complete subtree of ``2**k`` leaves starting at leaf ``i * 2**k``."""
-    levels = [leaves]
-    prefix = b"\x01"
-    while len(levels[-1]) >= 2:
-        level = levels[-1]
-        levels.append(
-            [
-                _sha256(prefix + left + right).digest()
-                for left, right in zip(level[0::2], level[1::2], strict=False)
-            ]
-        )
-    return levels
-
-
-def _frontier_of(levels: list[list[bytes]], count: int) -> list[bytes]:
-    """The frontier (largest subtree first) of the first ``count`` leaves of ``levels``."""
-    out: list[bytes] = []
-    offset = 0
-    for height in range(count.bit_length() - 1, -1, -1):
-        if count >> height & 1:
-            out.append(levels[height][offset >> height])
-            offset += 1 << height
-    return out
-
-
-# -- the fast pass: workers ------------------------------------------------------------------------------
-
-_worker: tuple[Connection, _RangeReader, HashFunction] | None = None
-
-
-def _start_worker(url: str, snapshot: str | None, hash_ids: HashFunction) -> None:
-    """Open this worker's connection and read transaction (PostgreSQL: inside the parent's snapshot)."""
-    global _worker
-    engine: Engine
-    if snapshot is None:
-        engine = create_engine_from_url(url, poolclass=NullPool)
-        connection = engine.connect()
-        connection.begin()
-    else:
-        # No pool pre-ping: "SET TRANSACTION SNAPSHOT" must be the first statement of the transaction.
-        engine = create_engine(url, poolclass=NullPool)
-        connection = engine.connect().execution_options(isolation_level="REPEATABLE READ")
-        connection.begin()
-        connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-    reader = _RangeReader(connection.connection.driver_connection, engine.dialect.paramstyle)
-    _worker = (connection, reader, hash_ids)
-
-
-def _worker_chunk(task: _ChunkTask) -> _ChunkResult | None:
-    if _worker is None:  # pragma: no cover - the pool initializer opens it
-        raise RuntimeError("verify worker used before its connection was opened")
-    _connection, reader, hash_ids = _worker
-    return _check_chunk(reader, task, hash_ids)
-
-
-def default_verify_workers() -> int:
-    """Processes for the fast pass: one per CPU this process may use (the parent only waits)."""
-    return usable_cpus()
-
-
-def _shareable(engine: Engine) -> bool:
-    """Whether other processes can open this database (not an in-memory SQLite database)."""
-    if not is_sqlite(engine):
-        return True
-    database = engine.url.database
-    return bool(database) and database != ":memory:" and "memory" not in str(engine.url.query.get("mode", ""))
-
-
-def _export_snapshot(connection: Connection) -> str:
-    snapshot = connection.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
-    if not isinstance(snapshot, str) or not _SNAPSHOT_ID.match(snapshot):
-        raise RuntimeError(f"unexpected snapshot identifier from PostgreSQL: {snapshot!r}")
-    return snapshot
-
-
-def _chunk_results(
-    store: LedgerStore,
-    connection: Connection,
-    tasks: Iterator[_ChunkTask],
-    hash_ids: HashFunction,
-    workers: int,
-) -> Generator[_ChunkResult | None, None, None]:
-    """Each task's result, in task order; in this process or in ``workers`` processes (bounded read-ahead)."""
-    if workers <= 1:
-        dialect = store.engine.dialect
-        reader = _RangeReader(connection.connection.driver_connection, dialect.paramstyle)
-        for task in tasks:
-            yield _check_chunk(reader, task, hash_ids)
-        return
-    snapshot = _export_snapshot(connection) if is_postgresql(store.engine) else None
-    url = store.engine.url.render_as_string(hide_password=False)
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=worker_context(),
-        initializer=_start_worker,
-        initargs=(url, snapshot, hash_ids),
-    )
-    try:
-        queue: deque[Future[_ChunkResult | None]] = deque()
-        for task in tasks:
-            queue.append(pool.submit(_worker_chunk, task))
-            if len(queue) > 2 * workers:
-                yield queue.popleft().result()
-        while queue:
-            yield queue.popleft().result()
-    finally:
-        # Also when the walk takes over early: queued chunks are dropped, running ones finish.
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _tasks(
-    positions: _Positions,
-    contexts: dict[int, tuple[int, int, Any]],
-    sizes: list[int],
-    end: int,
-    chunk_size: int,
-) -> Iterator[_ChunkTask]:
-    for lo in range(0, end, chunk_size):
-        hi = min(lo + chunk_size, end)
-        runs = positions.runs(lo, hi)
-        if any(document_id is None for document_id, _first, _start, _end in runs):
-            yield _ChunkTask(lo, hi, [], {}, ())  # not clean, whatever is stored: the walk takes over here
-            return
-        clean_runs = [(int(doc), first, start, stop) for doc, first, start, stop in runs if doc is not None]
-        cuts = tuple(sizes[bisect.bisect_right(sizes, lo) : bisect.bisect_left(sizes, hi)])
-        yield _ChunkTask(lo, hi, clean_runs, {doc: contexts[doc][2] for doc, *_ in clean_runs}, cuts)
-
-
 # -- entry points ----------------------------------------------------------------------------------------
 
 
@@ -709,7 +404,7 @@ def _verify_snapshot(
         by_size.setdefault(checkpoint.tree_size, []).append(checkpoint)
     sizes = sorted(by_size)
     contexts = store.document_contexts(connection)
-    positions = _Positions(contexts)
+    positions = Positions(contexts)
     first_seq, last_seq, row_count = connection.execute(
         select(func.min(events.c.seq), func.max(events.c.seq), func.count()).select_from(events)
     ).one()
@@ -734,10 +429,10 @@ def _verify_snapshot(
         elif first_seq is not None:
             end = int(last_seq) + 1
             count = min(-(-end // chunk_size), default_verify_workers() if workers is None else workers)
-            if count > 1 and not _shareable(store.engine):
+            if count > 1 and not shareable(store.engine):
                 count = 1
-            results = _chunk_results(
-                store, connection, _tasks(positions, contexts, sizes, end, chunk_size), hash_ids, count
+            results = chunk_results(
+                store, connection, chunk_tasks(positions, contexts, sizes, end, chunk_size), hash_ids, count
             )
             try:
                 for result in results:
