@@ -10,11 +10,11 @@ signed root recomputed from storage).
   ``--repeat`` runs on a fresh database each. The 1-event figure is the naive baseline (one transaction per
   event); ``ratio_vs_per_event`` divides each figure by it. ``pipelined`` is ``capture_many`` (preparation
   in worker processes, one writer) on 1,000-event documents.
-* ``verify``: seconds to verify a ledger of ``--events`` events (median of ``--repeat`` runs on the same
-  ledger): the row-by-row reference walk (the baseline), the fast pass in one process and in ``--workers``
-  processes, run alternately (see ``bench_verify``). The ledger is filled through the real capture path in
-  1,000-event documents; its events are **synthetic** (invented GS1 example-prefix identifiers, one unique
-  lot per event).
+* ``verify``: seconds to verify a ledger of ``--events`` events (median of ``--verify-repeat`` runs, by
+  default ``--repeat``, on the same ledger): the row-by-row reference walk (the baseline), the fast pass
+  in one process and in ``--workers`` processes, run alternately (see ``bench_verify``). The ledger is
+  filled through the real capture path in 1,000-event documents; its events are **synthetic** (invented
+  GS1 example-prefix identifiers, one unique lot per event).
 
 Wall-clock seconds (``time.perf_counter``): capture includes the disk flushes that make it durable. On a
 shared machine other work disturbs the figures; compare figures from the same run. ``verify`` also reports
@@ -22,7 +22,7 @@ CPU seconds (``time.process_time`` plus the workers' ``RUSAGE_CHILDREN``), which
 and the load average before each run.
 
 Usage: ``python benchmarks/bench_ledger.py [--events 1000000] [--capture-events 10000] [--repeat 3]
-[--backends sqlite,postgresql] [--workers N] [--output FILE]``. PostgreSQL comes from
+[--verify-repeat N] [--backends sqlite,postgresql] [--workers N] [--output FILE]``. PostgreSQL comes from
 ``VIGICHEM_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``); each run uses
 its own schema, dropped afterwards; an unreachable server is reported as skipped.
 """
@@ -47,6 +47,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from vigichem.ledger.accel import status as accel_status
 from vigichem.ledger.models import VerifyReport
 from vigichem.ledger.node import Node, init_node
 from vigichem.ledger.pipeline import capture_many, default_workers
@@ -254,6 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--events", type=int, default=1_000_000, help="ledger size for verify")
     parser.add_argument("--capture-events", type=int, default=10_000, help="events per capture measurement")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--verify-repeat", type=int, help="verify runs per mode (default: --repeat)")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", type=int, default=max(2, default_workers()))
     parser.add_argument("--output", type=Path)
@@ -264,6 +266,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
+            "compiled_hash_id": accel_status().active,
         },
         "targets": {
             "sqlite_events_per_s": 20_000,
@@ -287,7 +290,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["pipelined"] = bench_pipelined(backend, args.capture_events, args.repeat, args.workers)
         results["pipelined"]["ratio_vs_per_event"] = round(results["pipelined"]["events_per_s"] / baseline, 1)
         print(f"{backend} pipelined: {results['pipelined']}", file=sys.stderr)
-        results["verify"] = bench_verify(backend, args.events, args.repeat, args.workers)
+        verify_repeat = args.verify_repeat or args.repeat
+        results["verify"] = bench_verify(backend, args.events, verify_repeat, args.workers)
         print(f"{backend} verify: {results['verify']}", file=sys.stderr)
         figures[backend] = results
     output = json.dumps(figures, indent=2)
