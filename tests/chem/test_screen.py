@@ -378,6 +378,78 @@ def test_the_quick_result_is_the_one_the_general_path_builds() -> None:
     assert quick > 50
 
 
+def _batch_queries() -> list[str]:
+    """Real structures (RDKit's NCI sample: mostly quick negatives, some metals and salts), every listed
+    SMILES and CAS number, names, InChIKeys, mixtures, errors, blanks and repeats."""
+    from pathlib import Path
+
+    from rdkit import RDConfig
+
+    from vigichem.chem.index import get_index
+
+    index = get_index()
+    nci = Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"
+    real = [line.split()[0] for line in nci.read_text(encoding="utf-8").splitlines()[:600]]
+    listed = [ref.entry.smiles for ref in index.refs if ref.entry.smiles]
+    others = [
+        *sorted(index.by_cas)[:40],
+        *(ref.entry.name for ref in index.refs[:40]),
+        *(ref.structure.inchikey for ref in index.refs[:20] if ref.structure is not None),
+        "hydrogen peroxide 30%; water 70%",
+        "7722-84-2",
+        "C1CC(",
+        "acetonne",
+        "  CCS(=O)(=O)CC  ",
+        "",
+        "C" * 2500,
+        "OCCSCCO",
+        "c1ccccc1[N+](=O)[O-]",
+    ]
+    queries = [*real[:300], *listed, *others, *real[300:]]
+    return queries + queries[::7]  # repeats, some within one chunk
+
+
+@pytest.mark.parametrize(
+    ("jurisdiction", "as_of", "quantity"),
+    [
+        (None, None, None),
+        ("EU", dt.date(2021, 6, 1), "500 kg"),
+        ("XX", None, None),
+        (None, None, "3 furlong"),
+    ],
+)
+def test_screen_batch_gives_what_screen_safely_gives_one_by_one(
+    jurisdiction: str | None, as_of: dt.date | None, quantity: str | None
+) -> None:
+    from vigichem.chem import screen_batch
+    from vigichem.chem.index import get_index
+
+    index = get_index()
+    queries = _batch_queries()
+    index.results.clear()
+    index.resolutions.clear()
+    one_by_one = [
+        screen_safely(q, jurisdiction=jurisdiction, as_of=as_of, quantity=quantity) for q in queries
+    ]
+    for cold in (True, False):  # empty caches, then caches the first batch filled
+        if cold:
+            index.results.clear()
+            index.resolutions.clear()
+        batch = screen_batch(queries, jurisdiction=jurisdiction, as_of=as_of, quantity=quantity)
+        assert len(batch) == len(queries)
+        for query, expected, got in zip(queries, one_by_one, batch, strict=True):
+            assert got == expected, query
+            assert got.model_fields_set == expected.model_fields_set, query
+    quick = sum(r.identity is not None and r.identity.inchikey is None and not r.findings for r in one_by_one)
+    assert quick > 200 or jurisdiction == "XX" or quantity == "3 furlong"
+
+
+def test_screen_batch_of_nothing_is_empty() -> None:
+    from vigichem.chem import screen_batch
+
+    assert screen_batch([]) == []
+
+
 def test_quick_negatives_stay_out_of_the_resolution_cache() -> None:
     from vigichem.chem.index import get_index
     from vigichem.chem.matching import resolve

@@ -25,7 +25,7 @@ from vigichem.chem.models import (
     Status,
 )
 from vigichem.chem.names import normalise_name
-from vigichem.chem.service import screen, screen_safely
+from vigichem.chem.service import screen, screen_batch, screen_safely
 from vigichem.errors import (
     InputTooLarge,
     InvalidCAS,
@@ -69,5 +69,6 @@ __all__ = [
     "parse_mixture",
     "parse_quantity",
     "screen",
+    "screen_batch",
     "screen_safely",
 ]

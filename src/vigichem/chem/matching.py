@@ -12,6 +12,7 @@ the same entry is reached several ways the strongest basis is kept.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
@@ -119,33 +120,62 @@ def resolve(index: ScreeningIndex, text: str) -> Resolution:
     return resolution
 
 
-def _resolve(index: ScreeningIndex, text: str) -> Resolution:
+Route = Literal["listed cas", "cas", "inchikey", "inchi", "name", "quick smiles", "smiles", "unknown"]
+
+
+def _route(index: ScreeningIndex, text: str) -> tuple[Route, tuple[EntryRef, ...]]:
+    """How :func:`resolve` reads a query (the routing order of the module docstring), with the entries
+    of a name hit. ``"quick smiles"`` is SMILES that may take the quick negative path; the batch screener
+    asks this too, so that both decide from one place."""
     if text in index.by_cas:  # already the canonical form of a listed CAS number
-        return _from_cas(index, text)
+        return "listed cas", ()
     if is_cas_like(text) or _CAS_PREFIX.match(text):
-        return _from_cas(index, normalise_cas(text))
+        return "cas", ()
     if looks_like_inchikey(text):
-        return _from_inchikey(index, text.strip())
+        return "inchikey", ()
     if looks_like_inchi(text) or text.startswith("InChI="):
-        mol = parse_inchi(text)
-        return _from_structure(index, mol, standardise(mol))
+        return "inchi", ()
     name_refs = index.by_name.get(normalise_name(text))
     if name_refs:
-        return _from_name(index, text, name_refs)
+        return "name", name_refs
     if (_WHITESPACE.search(text) is None and not _SMILES_CHARS.isdisjoint(text)) or looks_like_smiles(text):
-        if _NOT_QUICK_TEXT.search(text) is None:
-            light = parse_smiles_lightly(text)
-            quick = _quick_negative(index, text, light) if light is not None else None
-            if quick is not None:
-                return quick
-        try:
-            mol = parse_smiles(text)
-        except InvalidStructure as error:
-            if _WORDLIKE.search(text):
-                raise _unknown_name(index, text, smiles_reason=error.message) from None
-            raise
+        return ("quick smiles" if _NOT_QUICK_TEXT.search(text) is None else "smiles"), ()
+    return "unknown", ()
+
+
+def _resolve(index: ScreeningIndex, text: str) -> Resolution:
+    route, name_refs = _route(index, text)
+    if route == "listed cas":
+        return _from_cas(index, text)
+    if route == "cas":
+        return _from_cas(index, normalise_cas(text))
+    if route == "inchikey":
+        return _from_inchikey(index, text.strip())
+    if route == "inchi":
+        mol = parse_inchi(text)
         return _from_structure(index, mol, standardise(mol))
+    if route == "name":
+        return _from_name(index, text, name_refs)
+    if route == "quick smiles":
+        light = parse_smiles_lightly(text)
+        quick = _quick_negative(index, text, light) if light is not None else None
+        if quick is not None:
+            return quick
+    if route in ("quick smiles", "smiles"):
+        return _from_smiles(index, text)
     raise _unknown_name(index, text)
+
+
+def _from_smiles(index: ScreeningIndex, text: str) -> Resolution:
+    """The full path for SMILES: parse, standardise, match (a failed parse of word-like text is an unknown
+    name rather than broken SMILES)."""
+    try:
+        mol = parse_smiles(text)
+    except InvalidStructure as error:
+        if _WORDLIKE.search(text):
+            raise _unknown_name(index, text, smiles_reason=error.message) from None
+        raise
+    return _from_structure(index, mol, standardise(mol))
 
 
 # Text that rules out the quick path: a charge or an isotope label (inside a bracket atom, the only place
@@ -181,22 +211,49 @@ def _quick_negative(index: ScreeningIndex, text: str, mol: Chem.Mol) -> Resoluti
     standardisation skipped, and with it InChI generation (whose cost dominates) and canonical SMILES:
     such a result's identity is the SMILES as submitted, without InChIKey. Any hint of a match takes the
     full path. The tests and the benchmark check on real data sets that both paths agree.
-
-    Nearly every query ends here, so it asks the family matcher and the similarity index only yes/no
-    questions (:meth:`FamilyMatcher.matches_any`, :meth:`ScreeningIndex.near_any`): the same answers as
-    ``match`` and ``nearest`` on a provisional structure, without building it or any record.
     """
-    formula = rdMolDescriptors.CalcMolFormula(mol)
-    plain, composition = _formula_facts(formula)
-    if not plain:
+    if not provably_unlisted(index, [mol])[0]:
         return None
-    if composition in index.compositions and heavy_atom_graph_signature(mol) in index.graph_signatures:
-        return None
-    if index.family_matcher.matches_any(mol, formula):
-        return None
-    if index.near_any(mol, get_settings().watch_similarity):
-        return None
+    return quick_resolution(text)
+
+
+def quick_resolution(text: str) -> Resolution:
+    """The resolution of SMILES ``text`` whose molecule :func:`provably_unlisted` cleared."""
     return Resolution(identity=Identity(smiles=text), quick=True)
+
+
+def provably_unlisted(index: ScreeningIndex, mols: Sequence[Chem.Mol]) -> list[bool]:
+    """For each lightly parsed plain molecule (see :func:`_quick_negative`), whether it provably matches
+    no listed structure, no family rule and nothing similar enough for a watch.
+
+    The checks run stage by stage over all the molecules (every formula, then every family check, then
+    every fingerprint), each stage only on the molecules the previous ones left: the same decisions as
+    one molecule at a time, but each RDKit routine runs many times in a row with its code and data hot in
+    the processor's caches, which is what makes batch screening cheaper per structure. The family matcher
+    and the similarity index are asked yes/no questions (:meth:`FamilyMatcher.matches_any`,
+    :meth:`ScreeningIndex.near_any`): the same answers as ``match`` and ``nearest`` on a provisional
+    structure, without building it or any record.
+    """
+    formulas = [rdMolDescriptors.CalcMolFormula(mol) for mol in mols]
+    alive: list[int] = []
+    for position, formula in enumerate(formulas):
+        plain, composition = _formula_facts(formula)
+        if not plain:
+            continue
+        if (
+            composition in index.compositions
+            and heavy_atom_graph_signature(mols[position]) in index.graph_signatures
+        ):
+            continue
+        alive.append(position)
+    families = index.family_matcher
+    alive = [position for position in alive if not families.matches_any(mols[position], formulas[position])]
+    threshold = get_settings().watch_similarity
+    alive = [position for position in alive if not index.near_any(mols[position], threshold)]
+    unlisted = [False] * len(mols)
+    for position in alive:
+        unlisted[position] = True
+    return unlisted
 
 
 def _unknown_name(index: ScreeningIndex, text: str, smiles_reason: str | None = None) -> UnknownName:
@@ -471,4 +528,4 @@ def _match_families(index: ScreeningIndex, resolution: Resolution, structure: St
             resolution.add(Match(ref, "family", detail, form))
 
 
-__all__ = ["Match", "Resolution", "resolve"]
+__all__ = ["Match", "Resolution", "provably_unlisted", "quick_resolution", "resolve"]

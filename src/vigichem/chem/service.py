@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from vigichem.chem.findings import LawContext, findings_for_matches
 from vigichem.chem.index import ScreeningIndex, get_index
-from vigichem.chem.matching import Resolution, resolve
+from vigichem.chem.matching import Resolution, _route, provably_unlisted, quick_resolution, resolve
 from vigichem.chem.mixtures import (
     Quantity,
     looks_like_mixture,
@@ -32,6 +32,7 @@ from vigichem.chem.mixtures import (
     validate_components,
 )
 from vigichem.chem.models import Component, Finding, ScreeningResult
+from vigichem.chem.structure import parse_smiles_lightly
 from vigichem.errors import InputTooLarge, InvalidInput, UnknownName
 from vigichem.settings import get_settings
 
@@ -94,6 +95,86 @@ def screen_safely(
         return ScreeningResult(query=label, identity=None, errors=(error.to_dict(),))
 
 
+_BATCH_CHUNK = 256  # structures whose molecules are alive at once in screen_batch
+
+
+def screen_batch(
+    queries: Sequence[str],
+    jurisdiction: str | None = None,
+    as_of: dt.date | None = None,
+    quantity: str | Quantity | None = None,
+) -> list[ScreeningResult]:
+    """Screen many queries at once: the same results as ``[screen_safely(q, ...) for q in queries]``.
+
+    For catalogues and files of structures. Queries that may take the quick negative path (plain SMILES,
+    nearly all of a real catalogue) are parsed, then checked stage by stage, a chunk at a time (see
+    :func:`vigichem.chem.matching.provably_unlisted`), which costs less per structure than one call each;
+    every other query, and every one the quick path does not clear, is screened by :func:`screen_safely`.
+    Results are cached as by :func:`screen`. A bad query gives a result with ``errors``, as in
+    :func:`screen_safely`.
+    """
+    results: list[ScreeningResult | None] = [None] * len(queries)
+    try:
+        index = get_index()
+        law = _law_context(index, jurisdiction, as_of)
+        amount = parse_quantity(quantity) if isinstance(quantity, str) else quantity
+    except InvalidInput:  # every query would give this error: screen_safely says it for each
+        return [screen_safely(q, jurisdiction=jurisdiction, as_of=as_of, quantity=quantity) for q in queries]
+    amount_key = (amount.value, amount.unit) if amount is not None else None
+    threshold = get_settings().watch_similarity
+    for start in range(0, len(queries), _BATCH_CHUNK):
+        # Stage by stage over the chunk (routing, parsing, the quick path's checks, results), so that each
+        # routine runs many times in a row; what cannot take the quick path goes to screen_safely.
+        routed: list[tuple[int, str, tuple[object, ...]]] = []
+        for position in range(start, min(start + _BATCH_CHUNK, len(queries))):
+            found = _quick_candidate(index, queries[position], law, amount_key, threshold)
+            if found is None:
+                results[position] = screen_safely(
+                    queries[position], jurisdiction=jurisdiction, as_of=as_of, quantity=amount
+                )
+            else:
+                routed.append((position, *found))
+        parsed = [(candidate, parse_smiles_lightly(candidate[1])) for candidate in routed]
+        candidates = [(candidate, mol) for candidate, mol in parsed if mol is not None]
+        unlisted = provably_unlisted(index, [mol for _, mol in candidates])
+        cleared = {
+            position for ((position, _, _), _), clear in zip(candidates, unlisted, strict=True) if clear
+        }
+        for position, text, key in routed:
+            if position in cleared:
+                result = _quick_result(text, quick_resolution(text))
+                index.results.put(key, result)
+            else:
+                result = screen_safely(
+                    queries[position], jurisdiction=jurisdiction, as_of=as_of, quantity=amount
+                )
+            results[position] = result
+    return [result for result in results if result is not None]
+
+
+def _quick_candidate(
+    index: ScreeningIndex,
+    query: object,
+    law: LawContext,
+    amount_key: tuple[float, str] | None,
+    threshold: float,
+) -> tuple[str, tuple[object, ...]] | None:
+    """For :func:`screen_batch`: the text and result-cache key of a query that may take the quick
+    negative path and has no cached answer, else None (it goes to :func:`screen_safely`)."""
+    if not isinstance(query, str):
+        return None
+    try:
+        text = _checked_query_text(query)
+    except InvalidInput:
+        return None
+    key = (text, law.jurisdiction, law.as_of, amount_key, threshold)
+    if index.results.get(key) is not None or looks_like_mixture(text):
+        return None
+    if index.resolutions.get((text, threshold)) is not None or _route(index, text)[0] != "quick smiles":
+        return None
+    return text, key
+
+
 def _checked_query_text(query: str) -> str:
     if not isinstance(query, str):
         raise InvalidInput(f"a query must be text, got {type(query).__name__}")
@@ -129,11 +210,15 @@ def _screen_single(
 ) -> ScreeningResult:
     resolution: Resolution = resolve(index, text)
     if resolution.quick:
-        # Nearly every query of a batch: no match, no note, no structure, so no finding and no watch
-        # (the quick path already found nothing similar); the law context cannot change that. The same
-        # four fields as `_result_of` gives, so that even `model_fields_set` is the same.
-        return ScreeningResult(query=text, identity=resolution.identity, findings=(), notes=())
+        return _quick_result(text, resolution)
     return _result_of(resolution, text, law, quantity, concentration, component)
+
+
+def _quick_result(text: str, resolution: Resolution) -> ScreeningResult:
+    """The result of a quick negative, under any law context: no match, no note, no structure, so no
+    finding and no watch (the quick path already found nothing similar). The same four fields as
+    `_result_of` gives, so that even `model_fields_set` is the same."""
+    return ScreeningResult(query=text, identity=resolution.identity, findings=(), notes=())
 
 
 def _result_of(
@@ -204,4 +289,4 @@ def _component_quantity(quantity: Quantity | None, concentration: float | None) 
     return quantity.scaled(concentration)
 
 
-__all__ = ["screen", "screen_safely"]
+__all__ = ["screen", "screen_batch", "screen_safely"]
