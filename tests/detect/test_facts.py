@@ -216,3 +216,39 @@ def test_a_non_mapping_event_and_other_prefixes(catalogue: Catalogue) -> None:
     event["ex:customerRef"] = event.pop("vc:customerRef")
     assert event_facts("h", event, catalogue, CONTEXT).party_ref == "pty-a"
     assert event_facts("h", event, catalogue, None).party_ref is None  # ex: is not bound without context
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_facts_travel_to_another_process_unchanged(catalogue: Catalogue, seed: int) -> None:
+    # The pipeline's workers read facts with a copy of the catalogue and send them back as tuples:
+    # the facts (book moves and regulated amounts included) and the skip reasons must be those read here.
+    import pickle
+
+    from vigichem.detect.facts import facts_from_row, facts_or_reason, facts_row
+    from vigichem.errors import VigichemError
+
+    copy_ = Catalogue(None)
+    copy_.by_gtin, copy_.by_id = pickle.loads(pickle.dumps((catalogue.by_gtin, catalogue.by_id)))
+    rng = random.Random(100 + seed)
+    compared = 0
+    for _ in range(1500):
+        event = _mutate(rng, _base(rng))
+        context = rng.choice([CONTEXT, None])
+        here = _outcome(event_facts, event, catalogue, context)
+        read = facts_or_reason("hash-x", event, copy_, context)
+        if here[0] == "error":
+            name, message = here[1], here[2]
+            error_class = getattr(__import__("vigichem.errors", fromlist=[name]), name, None)
+            if error_class is not None and issubclass(error_class, VigichemError):
+                assert read == message
+            else:
+                assert read == f"unreadable event: {name}: {message}"
+            continue
+        assert not isinstance(read, str)
+        travelled = facts_from_row(pickle.loads(pickle.dumps(facts_row(read), protocol=5)))
+        assert ("facts", travelled, travelled.book, travelled.regulated_kg()) == here
+        assert [getattr(travelled, f) for f in EventFacts.__slots__ if f != "_regulated"] == [
+            getattr(here[1], f) for f in EventFacts.__slots__ if f != "_regulated"
+        ]
+        compared += 1
+    assert compared > 500

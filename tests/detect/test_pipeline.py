@@ -65,3 +65,94 @@ def test_pipelined_streaming_gives_the_alerts_of_inline_streaming(tmp_path: Path
     ]
     assert piped.events_seen == inline.events_seen
     assert piped_ledger == inline_ledger
+
+
+def _scenario_documents() -> list[dict[str, Any]]:
+    """Invented documents: the engine tests' scenario, one or two events each, with two documents that
+    capture rejects (one at its schema, one at its event list) and a document sent twice."""
+    from tests.detect.factories import at, document, sale
+    from tests.detect.test_engine import scenario
+
+    events = scenario()
+    documents = [document(*events[i : i + 2]) for i in range(0, len(events), 2)]
+    bad = sale(at(2.5), "pty-bad", 1.0)
+    bad["quantityList"] = [{"epcClass": 7, "quantity": 1.0}]
+    documents.insert(3, document(bad, sale(at(2.6), "pty-ok", 1.0)))
+    documents.insert(5, {"type": "EPCISDocument"})  # rejected by capture
+    documents.append(documents[1])  # sent again: nothing new to judge
+    return documents
+
+
+def _stream(
+    node_dir: Path, documents: list[dict[str, Any]], workers: int, catalogue_from: str = "start"
+) -> tuple[list[Any], RunReport]:
+    """Stream the documents into a fresh node (workers=1: DetectionEngine.capture, one by one).
+
+    ``catalogue_from``: ``start`` (the engine's catalogue holds the products from the start), ``second``
+    (it starts empty and they are registered once the first document is judged: the pipelined workers
+    then hold an old copy) or ``never`` (it stays empty)."""
+    from tests.detect.factories import masterdata
+    from vigichem.detect.engine import DetectionEngine
+    from vigichem.detect.facts import Catalogue
+    from vigichem.errors import VigichemError
+    from vigichem.ledger.masterdata import MasterData
+
+    node = init_node(node_dir, "Pipeline test node (invented)", "FR")
+    try:
+        MasterData(node.engine).load(masterdata())
+        store = LedgerStore(node.engine)
+        products = list(Catalogue(node.engine).by_id.values())
+        catalogue = None if catalogue_from == "start" else Catalogue(None)
+        register_after_first = catalogue_from == "second"
+        detector = DetectionEngine(node.engine, "EU", catalogue=catalogue)
+        outcomes: list[Any] = []
+        if workers == 1:
+            for position, doc in enumerate(documents):
+                try:
+                    result, alerts = detector.capture(store, doc)
+                    outcomes.append((sorted(result.new), len(result.duplicates), len(alerts)))
+                except VigichemError as error:
+                    outcomes.append(error.message)
+                if position == 0 and register_after_first:
+                    detector.catalogue.add(products)
+        else:
+            for position, (result, alerts) in enumerate(
+                detector.capture_many(store, documents, workers=workers)
+            ):
+                if isinstance(result, VigichemError):
+                    outcomes.append(result.message)
+                else:
+                    outcomes.append((sorted(result.new), len(result.duplicates), len(alerts)))
+                if position == 0 and register_after_first:
+                    detector.catalogue.add(products)
+    finally:
+        node.close()
+    return outcomes, detector.report
+
+
+def test_capture_many_judges_as_capture_does_with_facts_read_in_the_workers(tmp_path: Path) -> None:
+    documents = _scenario_documents()
+    inline, inline_report = _stream(tmp_path / "inline", documents, 1)
+    piped, piped_report = _stream(tmp_path / "piped", documents, 2)
+    assert piped == inline
+    assert _alerts(piped_report) == _alerts(inline_report)
+    assert (
+        piped_report.skipped == inline_report.skipped
+        and piped_report.events_seen == inline_report.events_seen
+    )
+    assert {a.typology for a in inline_report.alerts} >= {"split_purchase", "theft_loss"}
+    assert sum(isinstance(outcome, str) for outcome in inline) == 2  # the rejections were compared too
+
+
+def test_a_catalogue_changed_during_the_run_is_honoured(tmp_path: Path) -> None:
+    # The workers copied the empty catalogue: every document judged after the registration has its facts
+    # read again in this process, as in-line streaming reads them.
+    documents = _scenario_documents()
+    inline, inline_report = _stream(tmp_path / "inline", documents, 1, "second")
+    piped, piped_report = _stream(tmp_path / "piped", documents, 2, "second")
+    assert piped == inline
+    assert _alerts(piped_report) == _alerts(inline_report)
+    assert piped_report.skipped == inline_report.skipped
+    # The registration changes what is found (so the copy in the workers would have been wrong).
+    _, never = _stream(tmp_path / "never", documents, 1, "never")
+    assert _alerts(never) != _alerts(inline_report)

@@ -13,8 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy import Engine, select
 
 from vigichem.detect.config import RulePack, load_rule_pack
 from vigichem.detect.context import DetectionState
-from vigichem.detect.facts import Catalogue, event_facts
+from vigichem.detect.facts import Catalogue, EventFacts, event_facts, facts_or_reason
 from vigichem.detect.models import Alert
 from vigichem.detect.rule import LedgerRule, Rule, RuleFinding
 from vigichem.detect.rules import RULE_CLASSES
@@ -121,16 +120,17 @@ class DetectionEngine:
     def process(self, hash_id: str, event: Any, context: Any = None) -> list[Alert]:
         """Judge one event (already stored, for the ledger rules); return the new alerts."""
         self.report.events_seen += 1
-        try:
-            facts = event_facts(hash_id, event, self.catalogue, context)
-        except VigichemError as error:
-            self.report.skipped.append(SkippedEvent(hash_id, error.message))
-            return []
-        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as error:
-            # A shape the facts reader did not foresee: still one bad event, reported and skipped.
-            self.report.skipped.append(
-                SkippedEvent(hash_id, f"unreadable event: {type(error).__name__}: {error}")
-            )
+        return self._judge(hash_id, facts_or_reason(hash_id, event, self.catalogue, context))
+
+    def judge_facts(self, hash_id: str, facts: EventFacts | str) -> list[Alert]:
+        """Judge one event from its facts already read (:func:`~vigichem.detect.facts.facts_or_reason`:
+        the facts, or why the event cannot be judged), as :meth:`process` judges the event itself."""
+        self.report.events_seen += 1
+        return self._judge(hash_id, facts)
+
+    def _judge(self, hash_id: str, facts: EventFacts | str) -> list[Alert]:
+        if isinstance(facts, str):  # an event whose facts cannot be read: reported and skipped
+            self.report.skipped.append(SkippedEvent(hash_id, facts))
             return []
         new: list[Alert] = []
         rules = self._rules_by_kind.get(facts.kind)
@@ -209,27 +209,17 @@ class DetectionEngine:
         self, store: LedgerStore, documents: Iterable[dict[str, Any]], *, workers: int
     ) -> Iterator[tuple[CaptureResult | VigichemError, list[Alert]]]:
         """:meth:`capture` of each document in order, with the capture's preparation (validation, hashing,
-        indexing) of the next documents in ``workers`` other processes
-        (:func:`vigichem.ledger.pipeline.capture_many`): the second CPU prepares while this process appends
-        and judges. Document *n* is judged after it is appended and before document *n + 1* is, so the
-        ledger that the rules read, and the alerts, are those of :meth:`capture` document by document.
+        indexing) and the facts of the events of the next documents read in ``workers`` other processes
+        (:mod:`vigichem.detect.pipeline`): the second CPU prepares while this process appends and judges.
+        Document *n* is judged after it is appended and before document *n + 1* is, so the ledger that the
+        rules read, and the alerts, are those of :meth:`capture` document by document.
         Yields each document's capture result (or the error that rejected it) and its alerts.
         """
-        from vigichem.ledger.pipeline import capture_many
+        from vigichem.detect.pipeline import capture_sources
 
-        queued: deque[dict[str, Any]] = deque()
-
-        def feed() -> Iterator[dict[str, Any]]:
-            for document in documents:
-                queued.append(document)
-                yield document
-
-        for result in capture_many(store, feed(), workers=workers):
-            document = queued.popleft()
-            if isinstance(result, VigichemError):
-                yield result, []
-            else:
-                yield result, self.judge_captured(result, document)
+        for captured in capture_sources(self, store, documents, workers=workers):
+            assert captured.result is not None  # parsed documents are never unreadable
+            yield captured.result, captured.alerts
 
     def judge_captured(self, result: CaptureResult, document: dict[str, Any]) -> list[Alert]:
         """Judge the new events of a document just captured (``result``: its capture result)."""
@@ -248,6 +238,31 @@ class DetectionEngine:
                     pairs.append((hash_id, event))
         for hash_id, event in pairs:
             alerts.extend(self.process(hash_id, event, context))
+        self._record(alerts)
+        return alerts
+
+    def judge_prepared(
+        self, result: CaptureResult, hash_ids: Sequence[str], facts: Sequence[EventFacts | str]
+    ) -> list[Alert]:
+        """Judge the new events of a document just captured, from facts read before its append.
+
+        ``hash_ids``: the ledger identities of the document's events in document order (those its
+        preparation computed); ``facts``: each event's :func:`~vigichem.detect.facts.facts_or_reason`, in
+        the same order. The events judged, and their order, are those of :meth:`judge_captured`.
+        """
+        if not result.duplicates:
+            # Every event was new: the ledger reports their hash IDs in document order.
+            pairs = list(zip(result.new, facts, strict=True))
+        else:
+            new = set(result.new)
+            pairs = []
+            for hash_id, read in zip(hash_ids, facts, strict=True):
+                if hash_id in new:
+                    new.discard(hash_id)  # an event repeated inside the document is judged once
+                    pairs.append((hash_id, read))
+        alerts: list[Alert] = []
+        for hash_id, read in pairs:
+            alerts.extend(self.judge_facts(hash_id, read))
         self._record(alerts)
         return alerts
 

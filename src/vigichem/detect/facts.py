@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from vigichem.errors import InvalidDocument
+from vigichem.errors import InvalidDocument, VigichemError
 from vigichem.ledger import extensions as ext
 from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata_models import RegisteredProduct
@@ -28,6 +28,9 @@ __all__ = [
     "SubstanceAmount",
     "book_unit",
     "event_facts",
+    "facts_from_row",
+    "facts_or_reason",
+    "facts_row",
     "parse_event_time",
 ]
 
@@ -123,6 +126,9 @@ class Catalogue:
         # Lines of registered products by (epcClass, quantity, uom): a few thousand shapes recur in a
         # year of sales, and a Line is immutable, so events share them (facts extraction is per event).
         self._lines: dict[tuple[str, float, str | None], Line] = {}
+        # Bumped by every add(): a copy of the catalogue in another process (detect/pipeline.py) is
+        # current while the version it was taken at is.
+        self.version = 0
         self.refresh()
 
     def refresh(self) -> None:
@@ -138,6 +144,7 @@ class Catalogue:
         """Add products (tests and the simulator can build a catalogue without a database)."""
         self._memo.clear()
         self._lines.clear()
+        self.version += 1
         for product in products:
             self.by_id[product.id] = product
             if product.gtin:
@@ -427,6 +434,40 @@ def event_facts(
         destination=_destination(event),
         book=book,
     )
+
+
+def facts_or_reason(
+    hash_id: str, event: Mapping[str, Any], catalogue: Catalogue, context: Any = None
+) -> EventFacts | str:
+    """:func:`event_facts`, or the reason a detection run reports when it skips the event.
+
+    Any shape the reader did not foresee (a ``ValueError``, ``KeyError``, ...) is still one bad event: its
+    reason names the error. Other exceptions propagate.
+    """
+    try:
+        return event_facts(hash_id, event, catalogue, context)
+    except VigichemError as error:
+        return error.message
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as error:
+        return f"unreadable event: {type(error).__name__}: {error}"
+
+
+FactsRow = tuple[Any, ...]
+"""The fields of an :class:`EventFacts` as a plain tuple (:func:`facts_row`), in declaration order."""
+
+# Every field but the regulated_kg() cache, which a new EventFacts starts without.
+_ROW_FIELDS = tuple(name for name in EventFacts.__dataclass_fields__ if name != "_regulated")
+
+
+def facts_row(facts: EventFacts) -> FactsRow:
+    """The facts as a tuple, to send to another process: a tuple of plain values pickles several times
+    cheaper than a frozen dataclass (whose unpickling sets each field through ``object.__setattr__``)."""
+    return tuple([getattr(facts, name) for name in _ROW_FIELDS])
+
+
+def facts_from_row(row: FactsRow) -> EventFacts:
+    """The :class:`EventFacts` of a :func:`facts_row` tuple (equal to the one it was made from)."""
+    return EventFacts(*row)
 
 
 def _signed(unit_value: tuple[str, float], sign: float) -> tuple[str, float]:

@@ -9,72 +9,45 @@ skipped and the replay goes on.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vigichem.detect.engine import DetectionEngine, RunReport, SkippedEvent
-from vigichem.detect.facts import parse_event_time
+from vigichem.detect.pipeline import capture_sources, last_event_time, read_document
 from vigichem.errors import InvalidInput, VigichemError
-from vigichem.ledger.hashid import document_events
 from vigichem.ledger.store import LedgerStore
 
 __all__ = ["replay_directory"]
 
 
-def _last_event_time(document: dict[str, object]) -> dt.datetime | None:
-    latest = None
-    for event in document_events(document):
-        try:
-            moment = parse_event_time(event.get("eventTime") if isinstance(event, dict) else None)
-        except VigichemError:
-            continue
-        latest = moment if latest is None or moment > latest else latest
-    return latest
-
-
-Outcome = tuple[int, Path, dict[str, object] | None, str | None]
-"""(position from 1, file, the document captured, or None and why the document was skipped)."""
+Outcome = tuple[int, Path, bool, dt.datetime | None, str | None]
+"""(position from 1, file, whether it was captured, its latest event time, why it was skipped)."""
 
 
 def _inline(detector: DetectionEngine, store: LedgerStore, files: list[Path]) -> Iterator[Outcome]:
     for done, path in enumerate(files, start=1):
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = read_document(path)
             detector.capture(store, document)
         except (VigichemError, ValueError) as error:
-            yield done, path, None, error.message if isinstance(error, VigichemError) else str(error)
+            yield done, path, False, None, error.message if isinstance(error, VigichemError) else str(error)
             continue
-        yield done, path, document, None
+        yield done, path, True, last_event_time(document), None
 
 
 def _pipelined(
     detector: DetectionEngine, store: LedgerStore, files: list[Path], workers: int
 ) -> Iterator[Outcome]:
-    """As :func:`_inline`, with the capture's preparation in ``workers`` processes
-    (:meth:`DetectionEngine.capture_many`); files that are not JSON are reported in their place."""
-    order: deque[Outcome] = deque()
-
-    def feed() -> Iterator[dict[str, object]]:
-        for done, path in enumerate(files, start=1):
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-            except ValueError as error:
-                order.append((done, path, None, str(error)))
-                continue
-            order.append((done, path, document, None))
-            yield document
-
-    for result, _ in detector.capture_many(store, feed(), workers=workers):
-        while order[0][3] is not None:  # files before this document that were not JSON
-            yield order.popleft()
-        done, path, document, _reason = order.popleft()
-        if isinstance(result, VigichemError):
-            yield done, path, None, result.message
+    """As :func:`_inline`, with the files read and prepared and their facts read in ``workers`` processes
+    (:func:`vigichem.detect.pipeline.capture_sources`); files that are not JSON are reported in place."""
+    for done, captured in enumerate(capture_sources(detector, store, files, workers=workers), start=1):
+        path = files[done - 1]
+        if captured.unreadable is not None:
+            yield done, path, False, None, captured.unreadable
+        elif isinstance(captured.result, VigichemError):
+            yield done, path, False, None, captured.result.message
         else:
-            yield done, path, document, None
-    yield from order
+            yield done, path, True, captured.latest, None
 
 
 def replay_directory(
@@ -107,11 +80,10 @@ def replay_directory(
     last_scan: dt.datetime | None = None
     latest: dt.datetime | None = None
     outcomes = _pipelined(detector, store, files, workers) if workers > 1 else _inline(detector, store, files)
-    for done, path, document, reason in outcomes:
-        if document is None:
+    for done, path, captured, moment, reason in outcomes:
+        if not captured:
             detector.report.skipped.append(SkippedEvent(f"document:{path.name}", str(reason)))
             continue
-        moment = _last_event_time(document)
         if moment is not None:
             latest = moment if latest is None or moment > latest else latest
             if last_scan is None:
