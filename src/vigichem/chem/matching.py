@@ -123,7 +123,7 @@ def resolve(index: ScreeningIndex, text: str) -> Resolution:
 Route = Literal["listed cas", "cas", "inchikey", "inchi", "name", "quick smiles", "smiles", "unknown"]
 
 
-def _route(index: ScreeningIndex, text: str) -> tuple[Route, tuple[EntryRef, ...]]:
+def query_route(index: ScreeningIndex, text: str) -> tuple[Route, tuple[EntryRef, ...]]:
     """How :func:`resolve` reads a query (the routing order of the module docstring), with the entries
     of a name hit. ``"quick smiles"`` is SMILES that may take the quick negative path; the batch screener
     asks this too, so that both decide from one place."""
@@ -144,7 +144,7 @@ def _route(index: ScreeningIndex, text: str) -> tuple[Route, tuple[EntryRef, ...
 
 
 def _resolve(index: ScreeningIndex, text: str) -> Resolution:
-    route, name_refs = _route(index, text)
+    route, name_refs = query_route(index, text)
     if route == "listed cas":
         return _from_cas(index, text)
     if route == "cas":
@@ -528,4 +528,4 @@ def _match_families(index: ScreeningIndex, resolution: Resolution, structure: St
             resolution.add(Match(ref, "family", detail, form))
 
 
-__all__ = ["Match", "Resolution", "provably_unlisted", "quick_resolution", "resolve"]
+__all__ = ["Match", "Resolution", "provably_unlisted", "query_route", "quick_resolution", "resolve"]

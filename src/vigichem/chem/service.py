@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from vigichem.chem.findings import LawContext, findings_for_matches
 from vigichem.chem.index import ScreeningIndex, get_index
-from vigichem.chem.matching import Resolution, _route, provably_unlisted, quick_resolution, resolve
+from vigichem.chem.matching import Resolution, provably_unlisted, query_route, quick_resolution, resolve
 from vigichem.chem.mixtures import (
     Quantity,
     looks_like_mixture,
@@ -170,7 +170,7 @@ def _quick_candidate(
     key = (text, law.jurisdiction, law.as_of, amount_key, threshold)
     if index.results.get(key) is not None or looks_like_mixture(text):
         return None
-    if index.resolutions.get((text, threshold)) is not None or _route(index, text)[0] != "quick smiles":
+    if index.resolutions.get((text, threshold)) is not None or query_route(index, text)[0] != "quick smiles":
         return None
     return text, key
 
