@@ -185,3 +185,31 @@ def test_the_rule_reads_the_master_data_as_it_is_at_each_count(engine: Engine) -
     after = {site: rule._site_lots(engine, site, as_of) for site in SITES}
     assert after == {site: compute_balance(engine, site=site, as_of=as_of).lots for site in SITES}
     assert after != before  # the change mattered (counts in items are converted through net content)
+
+
+def test_driver_rows_are_sqlalchemys_rows(engine: Engine) -> None:
+    # The book and the transit tracker read through the driver's cursor: the same rows as SQLAlchemy's
+    # result, times included once read by stored_datetime (a bound IN list and a boolean literal too).
+    from sqlalchemy import false
+
+    from vigichem.detect.transit import driver_rows, stored_datetime
+
+    MasterData(engine).load(ledger_masterdata())
+    RandomLedger(engine, 4).add(3)
+    query = (
+        select(quantities.c.seq, quantities.c.ordinal, events.c.event_time, QUANTITY, events.c.biz_step)
+        .select_from(quantities.join(events, events.c.seq == quantities.c.seq))
+        .where(
+            quantities.c.seq > 2,
+            events.c.biz_step.in_(MOVEMENT_STEPS),
+            events.c.error_declaration == false(),
+        )
+        .order_by(quantities.c.seq, quantities.c.ordinal)
+    )
+    with engine.connect() as connection:
+        expected = [tuple(row) for row in connection.execute(query)]
+        found = [
+            (seq, ordinal, stored_datetime(moment), qty, step)
+            for seq, ordinal, moment, qty, step in driver_rows(connection, query, batch=7)
+        ]
+    assert len(expected) > 20 and found == expected

@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection, false, or_, select
 
-from vigichem.detect.transit import WithdrawnEvents, last_seq
+from vigichem.detect.transit import WithdrawnEvents, driver_rows, last_seq
 
 __all__ = ["SiteBook"]
 
@@ -184,6 +184,10 @@ class SiteBook:
         sites = self._sites
         categories: dict[StepKey, str | None] = {}
         read = 0
+        epoch = _EPOCH
+        micro = _MICROSECOND
+        parse = dt.datetime.fromisoformat
+        # The driver's rows (driver_rows): the event time is SQLite's stored text or PostgreSQL's datetime.
         for (
             seq,
             ordinal,
@@ -196,7 +200,7 @@ class SiteBook:
             role,
             moment,
             qty,
-        ) in connection.execute(query):
+        ) in driver_rows(connection, query):
             read += 1
             if site is None:
                 continue  # the balance leaves a row without a site out
@@ -213,14 +217,17 @@ class SiteBook:
             lot = lots.get((epc_class, unit))
             if lot is None:
                 lot = lots[(epc_class, unit)] = _Lot()
+            if moment.__class__ is str:
+                moment = parse(moment)
+            time = (moment - epoch) // micro  # _micros(moment), inline: once per row read
             if category == "counted":
-                lot.counts.append((_micros(moment), int(seq), int(ordinal), moment, float(qty)))
+                lot.counts.append((time, int(seq), int(ordinal), moment, float(qty)))
                 continue
             step = lot.steps.get(key)
             if step is None:
                 step = lot.steps[key] = _Step(category)
                 lot.steps = dict(sorted(lot.steps.items(), key=lambda item: _step_order(item[0])))
-            step.add(_micros(moment), int(seq), float(qty))
+            step.add(time, int(seq), float(qty))
         self._last_seq = upto
         self.rows_read += read
 

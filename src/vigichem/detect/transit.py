@@ -24,15 +24,15 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, false, func, select
+from sqlalchemy import Connection, Engine, Select, false, func, select
 
 from vigichem.ledger.balance_models import TransitIssue
 
-__all__ = ["TransitTracker", "WithdrawnEvents", "last_seq"]
+__all__ = ["TransitTracker", "WithdrawnEvents", "driver_rows", "last_seq", "stored_datetime"]
 
 Group = tuple[str, str, str]  # (destination site, epcClass, unit)
 
@@ -92,6 +92,37 @@ class WithdrawnEvents:
                 self._ids.add(event_hash_id(plain, namespaces))
             self._after = upto
         return frozenset(self._ids)
+
+
+def driver_rows(connection: Connection, query: Select[Any], batch: int = 10_000) -> Iterator[tuple[Any, ...]]:
+    """The rows of a Core query, read straight from the driver's cursor as plain tuples.
+
+    SQLAlchemy's result fetches and processes one row at a time (a ``Row`` per row, a result processor
+    per typed column): several microseconds per row, for the hundreds of thousands of quantity rows that
+    the book and the tracker read. Here the statement is compiled once per call and the driver's rows are
+    taken as they come, so the result types are not applied: a ``DateTime`` column comes back as the text
+    SQLite stores (:func:`stored_datetime` reads it) or as PostgreSQL's ``datetime``.
+    """
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    positions = compiled.positiontup
+    parameters: Any = (
+        tuple(compiled.params[name] for name in positions) if positions is not None else compiled.params
+    )
+    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), parameters)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def stored_datetime(value: Any) -> dt.datetime:
+    """A stored ``DateTime`` value read by :func:`driver_rows` as SQLAlchemy reads it: a naive datetime
+    (SQLite's text ``YYYY-MM-DD HH:MM:SS.ffffff``, as the ledger and SQLAlchemy write it, is parsed)."""
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value)
 
 
 def last_seq(connection: Connection) -> int:
@@ -165,20 +196,22 @@ class TransitTracker:
             quantities.c.seq > after,
             quantities.c.seq <= upto,
         ]
-        shipped = connection.execute(
+        shipped = driver_rows(
+            connection,
             select(destination.c.destination, *columns, quantities.c.ordinal, SITE, QUANTITY)
             .select_from(
                 quantities.join(events, events.c.seq == quantities.c.seq).join(
                     destination, destination.c.seq == events.c.seq
                 )
             )
-            .where(CATEGORY_RULES["shipped"], *common)
+            .where(CATEGORY_RULES["shipped"], *common),
         )
         self._add(shipped, receipts=False)
-        received = connection.execute(
+        received = driver_rows(
+            connection,
             select(SITE, *columns, quantities.c.ordinal, QUANTITY)
             .select_from(quantities.join(events, events.c.seq == quantities.c.seq))
-            .where(CATEGORY_RULES["received"], *common)
+            .where(CATEGORY_RULES["received"], *common),
         )
         self._add(received, receipts=True)
         self._last_seq = upto
@@ -187,7 +220,7 @@ class TransitTracker:
         for row in rows:
             site, epc_class, unit, hash_id, event_time, seq, ordinal = row[:7]
             origin = None if receipts else row[7]
-            item = _Row(event_time, int(seq), int(ordinal), hash_id, float(row[-1]), origin)
+            item = _Row(stored_datetime(event_time), int(seq), int(ordinal), hash_id, float(row[-1]), origin)
             group = self._groups.setdefault((site, epc_class, unit), _Group())
             bisect.insort(group.receipts if receipts else group.shipments, item)
             group.dirty = True
