@@ -7,10 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rdkit import RDConfig
 from typer.testing import CliRunner
 
+from vigichem.chem import screen_safely
 from vigichem.chem.knowledge import load_knowledge_base
 from vigichem.cli import app
+from vigichem.cli import screen as screen_cli
+from vigichem.cli.screen import result_to_json
 from vigichem.settings import get_settings
 
 runner = CliRunner()
@@ -64,6 +68,23 @@ def test_batch_file_with_a_bad_line_goes_on(tmp_path: Path) -> None:
     assert lines[1]["errors"][0]["code"] == "invalid_cas"
     assert "expected 1" in lines[1]["errors"][0]["message"]
     assert lines[2]["findings"]
+
+
+def test_batch_file_gives_one_by_one_results_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Real structures (RDKit's NCI sample), listed chemicals, names, a mixture and bad lines, over several
+    # of the command's chunks: each line's JSON is what screening that query alone gives.
+    nci = Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi"
+    smiles = [line.split()[0] for line in nci.read_text(encoding="utf-8").splitlines()[:60]]
+    queries = [*smiles, "7722-84-1", "7722-84-2", "thiodiglycol", "hydrogen peroxide 30%; water 70%", "C1CC"]
+    batch = tmp_path / "queries.txt"
+    batch.write_text("\n".join(queries) + "\n", encoding="utf-8")
+    monkeypatch.setattr(screen_cli, "_PRINT_CHUNK", 7)
+    result = _run("screen", "--file", str(batch), "--format", "json", "--jurisdiction", "EU")
+    assert result.exit_code == 0, result.output
+    expected = [json.loads(json.dumps(result_to_json(screen_safely(q, jurisdiction="EU")))) for q in queries]
+    assert _json_lines(result.output) == expected
 
 
 def test_batch_where_every_line_fails_exits_2(tmp_path: Path) -> None:
