@@ -116,13 +116,13 @@ def _stream(
                 if position == 0 and register_after_first:
                     detector.catalogue.add(products)
         else:
-            for position, (result, alerts) in enumerate(
+            for position, (outcome, found) in enumerate(
                 detector.capture_many(store, documents, workers=workers)
             ):
-                if isinstance(result, VigichemError):
-                    outcomes.append(result.message)
+                if isinstance(outcome, VigichemError):
+                    outcomes.append(outcome.message)
                 else:
-                    outcomes.append((sorted(result.new), len(result.duplicates), len(alerts)))
+                    outcomes.append((sorted(outcome.new), len(outcome.duplicates), len(found)))
                 if position == 0 and register_after_first:
                     detector.catalogue.add(products)
     finally:

@@ -87,6 +87,12 @@ class DetectionState:
         """The party's kept purchases at or after ``since``, oldest first."""
         return [p for p in self._purchases.get(party, ()) if p.time >= since]
 
+    def purchase_count(self, party: str) -> int:
+        """How many purchases of the party are kept (within the horizon, whatever the window asked):
+        an upper bound of what :meth:`purchases` gives, read without building a list."""
+        queue = self._purchases.get(party)
+        return len(queue) if queue else 0
+
     def own_amounts(self, party: str, product: str) -> list[float]:
         """The party's past amounts of one product (most recent :data:`OWN_HISTORY_KEPT`)."""
         return list(self._own.get((party, product), ()))

@@ -18,7 +18,7 @@ from vigichem.detect.facts import book_unit as _book_unit
 from vigichem.detect.models import Scope, SubjectType
 from vigichem.detect.rule import LedgerRule, RuleFinding
 from vigichem.detect.stock import SiteBook
-from vigichem.detect.transit import TransitTracker
+from vigichem.detect.transit import TransitTracker, driver_rows
 
 __all__ = ["ShipmentNotReceived", "ShipmentShort", "TheftLoss"]
 
@@ -125,8 +125,11 @@ class TheftLoss(LedgerRule):
         from vigichem.ledger.masterdata import MasterData
 
         tables = (t.sites, t.products, t.product_components, t.product_findings)
+        # The stored values as the driver gives them (driver_rows: no SQLAlchemy row processing; equal
+        # stored values read equal either way, so the comparison finds the same changes).
         rows = tuple(
-            tuple(connection.execute(select(table).order_by(*table.primary_key.columns))) for table in tables
+            tuple(driver_rows(connection, select(table).order_by(*table.primary_key.columns)))
+            for table in tables
         )
         cached = self._catalogues
         if cached is None or cached[0] is not engine or cached[1] != rows:

@@ -58,10 +58,18 @@ class SplitPurchase(Rule):
         if facts.kind != "sale" or not facts.party_ref:
             return []
         level = self.params["max_single_kg"]
+        regulated = facts.regulated_kg()
+        # Shortcuts that change nothing: no substance of this sale is below the level (each is skipped
+        # below), or the buyer has too few purchases kept to reach the minimum with this one (the window's
+        # purchases are among the kept ones).
+        if not any(amount < level for amount in regulated.values()):
+            return []
+        if state.purchase_count(facts.party_ref) + 1 < self.params["min_purchases"]:
+            return []
         since = facts.event_time - dt.timedelta(days=self.params["window_days"])
         history = [*state.purchases(facts.party_ref, since), _current(facts)]
         findings = []
-        for substance, amount in facts.regulated_kg().items():
+        for substance, amount in regulated.items():
             if amount >= level:
                 continue
             small = [p for p in history if 0 < p.regulated_kg.get(substance, 0.0) < level]
@@ -127,6 +135,10 @@ class UnusualCombination(Rule):
         if facts.customer_type not in self.names("customer_types"):
             return []
         current = set(facts.regulated_kg())
+        if not current:
+            return []  # nothing new can be added: no finding (as below)
+        if len(current) < self.params["min_substances"] and not state.purchase_count(facts.party_ref):
+            return []  # no earlier purchase kept: the combination is this sale's alone, and too small
         since = facts.event_time - dt.timedelta(days=self.params["window_days"])
         history = [*state.purchases(facts.party_ref, since), _current(facts)]
         before = {s for p in history[:-1] for s in p.regulated_kg}
