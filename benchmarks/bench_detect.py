@@ -8,9 +8,10 @@ takes tens of minutes on a small machine). Measured, on a fresh SQLite node in a
   baseline;
 * ``streaming``: events/s of :func:`vigichem.detect.replay.replay_directory`: every document captured,
   every new event judged by every rule at once, the ledger-wide transit rules every 7 days of event time;
-* ``streaming_pipelined`` (``--workers N``, N ≥ 2): the same with the capture's preparation of the next
-  documents in N other processes (``replay_directory(workers=N)``), and whether its alerts are identical
-  to those of ``streaming``;
+* ``streaming_pipelined`` (``--workers N``, N ≥ 2): the same with the reading, the capture's preparation
+  and the events' facts of the next documents in N other processes (``replay_directory(workers=N)``,
+  :mod:`vigichem.detect.pipeline`), and whether its alerts are identical to those of ``streaming``; its
+  ``main_cpu_seconds`` is the figure that bounds the rate on a machine with a free CPU per worker;
 * ``decide``: p50 / p99 / max latency (ms) of :meth:`vigichem.detect.decide.Decider.decide` for
   ``--decisions`` proposed sales (default 2,000) by buyers of the ledger (a year of history in the store),
   each with the product, quantity, payment and delivery of one of their recorded sales, after one warm-up
