@@ -64,9 +64,9 @@ def replay_directory(
     """Capture and judge ``directory/documents/*.json`` in name order (``masterdata.yaml`` loaded first).
 
     ``record``: the alerts become cases as they are found (``vigichem.cases.record_alerts``).
-    ``workers``: with 2 or more, the capture's preparation of the next documents runs in that many other
-    processes while this one appends and judges (:meth:`DetectionEngine.capture_many`); the alerts are the
-    same. A document that capture rejects is skipped either way; an unexpected error (not a rejection)
+    ``workers``: with 2 or more, the next files are read and prepared and their events' facts read in that
+    many other processes while this one appends and judges (:mod:`vigichem.detect.pipeline`); the alerts
+    are the same. A document that capture rejects is skipped either way; an unexpected error (not a rejection)
     stops the run.
     """
     files = sorted((directory / "documents").glob("*.json"))
