@@ -156,3 +156,25 @@ def test_a_catalogue_changed_during_the_run_is_honoured(tmp_path: Path) -> None:
     # The registration changes what is found (so the copy in the workers would have been wrong).
     _, never = _stream(tmp_path / "never", documents, 1, "never")
     assert _alerts(never) != _alerts(inline_report)
+
+
+def test_workers_spawned_beside_another_thread_judge_alike(tmp_path: Path) -> None:
+    # With another thread running, the workers are spawned (vigichem.ledger.processes.worker_context): they
+    # import everything again and get the catalogue through pickling, and must read the same facts.
+    import threading
+
+    from vigichem.ledger.processes import worker_context
+
+    documents = _scenario_documents()[:6]
+    inline, inline_report = _stream(tmp_path / "inline", documents, 1)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, daemon=True)
+    other.start()
+    try:
+        assert worker_context().get_start_method() == "spawn"
+        piped, piped_report = _stream(tmp_path / "piped", documents, 2)
+    finally:
+        release.set()
+        other.join()
+    assert piped == inline and _alerts(piped_report) == _alerts(inline_report)
+    assert inline_report.alerts
