@@ -144,6 +144,26 @@ def test_time_outside_the_utc_range_is_refused(node: Node) -> None:
     _assert_nothing_stored(node)
 
 
+def test_text_that_is_not_unicode_is_refused_whole(node: Node) -> None:
+    raw = json.dumps(make_document(3)).replace(
+        '"type": "ObjectEvent"', '"type": "ObjectEvent", "comment": "\\ud800"'
+    )
+    with pytest.raises(InvalidDocument, match="lone UTF-16 surrogate") as raised:
+        capture(node.store, raw, signer=node.signer)
+    assert [e["path"] for e in raised.value.details["errors"]] == [
+        f"/epcisBody/eventList/{i}/comment" for i in range(3)
+    ]
+    _assert_nothing_stored(node)
+
+
+def test_a_quantity_too_large_for_any_number_is_refused_whole(node: Node) -> None:
+    document = make_document(2)
+    document["epcisBody"]["eventList"][1]["quantityList"][0]["quantity"] = 10**400
+    with pytest.raises(InvalidDocument, match="too large"):
+        capture(node.store, json.dumps(document), signer=node.signer)
+    _assert_nothing_stored(node)
+
+
 def test_a_value_the_database_cannot_store_is_refused_whole(node: Node) -> None:
     indexed, meta = prepare(make_document(3))
     row = list(indexed[2].row)

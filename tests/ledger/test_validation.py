@@ -284,6 +284,33 @@ def test_any_non_positive_quantity_fails(quantity: float) -> None:
     assert _paths(document) == ["/epcisBody/eventList/0/quantityList/0/quantity"]
 
 
+@pytest.mark.parametrize("quantity", [10**400, -(10**400), 2**1024])
+def test_a_quantity_beyond_any_float_is_refused_precisely(quantity: int) -> None:
+    document = _base()
+    document["epcisBody"]["eventList"][0]["quantityList"] = [
+        {"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": quantity, "uom": "LTR"}
+    ]
+    with pytest.raises(InvalidDocument) as caught:
+        validate_document(document)
+    assert caught.value.details["errors"][0]["path"] == "/epcisBody/eventList/0/quantityList/0/quantity"
+
+
+def test_text_that_is_not_unicode_is_named_where_it_is() -> None:
+    # JSON may escape a lone UTF-16 surrogate; such text cannot be hashed, validated or stored.
+    raw = json.dumps(_base()).replace(
+        '"type": "ObjectEvent"', '"type": "ObjectEvent", "comment": "a\\ud800"', 1
+    )
+    raw = raw.replace('"schemaVersion"', '"x\\udfffy": 1, "schemaVersion"', 1)
+    document = parse_document(raw.encode(), max_bytes=1_000_000)
+    with pytest.raises(InvalidDocument) as caught:
+        validate_document(document)
+    assert [error["path"] for error in caught.value.details["errors"]] == [
+        "/epcisBody/eventList/0/comment",
+        "/x\udfffy",
+    ]
+    assert "lone UTF-16 surrogate" in caught.value.message
+
+
 # parse_document
 
 
@@ -310,6 +337,7 @@ def test_malformed_json_gives_line_and_column() -> None:
         (b'{"quantity": NaN}', "NaN is not a JSON number"),
         (b"[1, 2]", "must be a JSON object, not a JSON list"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"quantity": ' + b"7" * 5000 + b"}", "unreadable JSON: Exceeds the limit .4300 digits."),
     ],
 )
 def test_other_malformed_input(raw: bytes, fragment: str) -> None:

@@ -38,6 +38,17 @@ def _prepare_safely(raw_or_doc: bytes | str | dict[str, Any], max_bytes: int | N
         return error
 
 
+def _append_safely(
+    store: LedgerStore, prepared: Prepared, signer: CheckpointSigner | None
+) -> CaptureResult | VigichemError:
+    if isinstance(prepared, VigichemError):
+        return prepared
+    try:
+        return store.append(*prepared, signer)
+    except VigichemError as error:  # e.g. a value the database cannot store: nothing of it was stored
+        return error
+
+
 def capture_many(
     store: LedgerStore,
     documents: Iterable[bytes | str | dict[str, Any]],
@@ -50,8 +61,7 @@ def capture_many(
     count = default_workers() if workers is None else workers
     if count <= 1:
         for document in documents:
-            prepared = _prepare_safely(document, max_bytes)
-            yield prepared if isinstance(prepared, VigichemError) else store.append(*prepared, signer)
+            yield _append_safely(store, _prepare_safely(document, max_bytes), signer)
         return
     window = 2 * count  # bounded read-ahead keeps memory flat over any number of documents
     with ProcessPoolExecutor(max_workers=count, mp_context=worker_context()) as pool:
@@ -66,5 +76,4 @@ def capture_many(
                     exhausted = True
             if not pending:
                 break
-            prepared = pending.popleft().result()
-            yield prepared if isinstance(prepared, VigichemError) else store.append(*prepared, signer)
+            yield _append_safely(store, pending.popleft().result(), signer)

@@ -10,7 +10,10 @@ with its ``uri`` and ``date-time`` formats enforced):
 
 * the document is an ``EPCISDocument`` (an ``EPCISQueryDocument`` is a query *result*; it is refused for
   capture unless ``allow_query_document=True``);
-* every ``quantity`` of a quantity list is greater than zero, and every ``uom`` there is a UN/ECE Rec 20
+* all text is Unicode: JSON can escape a lone UTF-16 surrogate (``"\\ud800"``), which nothing downstream
+  can hash or store; such text is named alone (the schema validator cannot read it);
+* every ``quantity`` of a quantity list is greater than zero and at most about 1.8e308 (a float), and
+  every ``uom`` there is a UN/ECE Rec 20
   mass or volume code (:mod:`vigichem.ledger.units`); a ``uom`` needs a ``quantity``;
 * ``eventTime`` and ``recordTime`` carry a time-zone offset (``Z`` or ``±hh:mm``);
   ``eventTimeZoneOffset`` is required and well-formed by the schema itself;
@@ -33,11 +36,14 @@ import importlib
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from datetime import date
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Protocol
+
+import orjson
 
 from vigichem.errors import InputTooLarge, InvalidDocument
 from vigichem.ledger.extensions import check_extensions, namespace_prefixes
@@ -136,6 +142,8 @@ def _parse_with_json(raw: bytes | bytearray | str) -> Any:
             f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}",
             details={"line": error.lineno, "column": error.colno, "position": error.pos},
         ) from None
+    except ValueError as error:  # a number of more digits than Python converts (sys.get_int_max_str_digits)
+        raise InvalidDocument(f"unreadable JSON: {str(error).split(';')[0]}") from None
     except RecursionError:
         raise InvalidDocument("malformed JSON: nested too deeply") from None
 
@@ -293,6 +301,9 @@ def _collect_undeclared(
                 _collect_undeclared(child, (*trail, index), base, declared, found)
 
 
+_LARGEST_QUANTITY = sys.float_info.max
+
+
 def _quantity_errors(event: Mapping[str, Any], base: str) -> Iterator[tuple[str, str]]:
     for list_name in QUANTITY_LISTS:
         elements = event.get(list_name)
@@ -303,7 +314,14 @@ def _quantity_errors(event: Mapping[str, Any], base: str) -> Iterator[tuple[str,
                 continue
             where = f"{base}/{list_name}/{index}"
             quantity = element.get("quantity")
-            if (
+            if isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > _LARGEST_QUANTITY:
+                # Checked before isfinite, which cannot convert such an integer to a float.
+                yield (
+                    f"{where}/quantity",
+                    f"quantity is too large: an integer of about {int(quantity.bit_length() * 0.30103)} "
+                    "digits (the largest accepted is about 1.8e308)",
+                )
+            elif (
                 isinstance(quantity, int | float)
                 and not isinstance(quantity, bool)
                 and (not quantity > 0 or not math.isfinite(quantity))
@@ -382,6 +400,37 @@ def semantic_errors(document: Mapping[str, Any]) -> list[dict[str, str]]:
     return found
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_unicode(document: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Text holding a lone UTF-16 surrogate (JSON can escape one, ``"\\ud800"``; it is not Unicode)."""
+    try:
+        orjson.dumps(document)  # refuses any surrogate, in about a microsecond per event
+        return []
+    except TypeError:  # or a big integer, or something not JSON: look for surrogates only
+        pass
+    found: list[dict[str, str]] = []
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        pointer, value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                found.append({"path": pointer, "message": _SURROGATE_MESSAGE})
+        elif isinstance(value, Mapping):
+            for key, child in value.items():
+                path = pointer + json_pointer((str(key),))
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    found.append({"path": path, "message": "the member name " + _SURROGATE_MESSAGE})
+                stack.append((path, child))
+        elif isinstance(value, list):
+            stack.extend((f"{pointer}/{index}", child) for index, child in enumerate(value))
+    return found
+
+
+_SURROGATE_MESSAGE = "holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape): not Unicode text"
+
+
 def _pointer_order(path: str) -> tuple[tuple[int, int | str], ...]:
     # Numbers sort as numbers so event 10 comes after event 2.
     return tuple((0, int(t)) if t.isdigit() else (1, t) for t in path.split("/")[1:])
@@ -408,10 +457,15 @@ def validate_document(document: Any, *, allow_query_document: bool = False) -> N
         raise InvalidDocument(
             message, details={"errors": [{"path": "/type", "message": message}], "error_count": 1}
         )
-    semantic = semantic_errors(document)
-    semantic_paths = {error["path"] for error in semantic}
-    # Where a semantic check already explains a path (e.g. a missing offset), its message is kept.
-    errors = semantic + [error for error in schema_errors(document) if error["path"] not in semantic_paths]
+    # Text that is not Unicode is named alone: the schema validator cannot even read it.
+    errors = _not_unicode(document)
+    if not errors:
+        semantic = semantic_errors(document)
+        semantic_paths = {error["path"] for error in semantic}
+        # Where a semantic check already explains a path (e.g. a missing offset), its message is kept.
+        errors = semantic + [
+            error for error in schema_errors(document) if error["path"] not in semantic_paths
+        ]
     if not errors:
         return
     errors.sort(key=lambda error: _pointer_order(error["path"]))
