@@ -13,8 +13,8 @@ with its ``uri`` and ``date-time`` formats enforced):
 * all text is Unicode: JSON can escape a lone UTF-16 surrogate (``"\\ud800"``), which nothing downstream
   can hash or store; such text is named alone (the schema validator cannot read it);
 * every ``quantity`` of a quantity list is greater than zero and at most about 1.8e308 (a float), and
-  every ``uom`` there is a UN/ECE Rec 20
-  mass or volume code (:mod:`vigichem.ledger.units`); a ``uom`` needs a ``quantity``;
+  every ``uom`` there is a UN/ECE Rec 20 mass or volume code (:mod:`vigichem.ledger.units`); a ``uom``
+  needs a ``quantity``;
 * ``eventTime`` and ``recordTime`` carry a time-zone offset (``Z`` or ``±hh:mm``);
   ``eventTimeZoneOffset`` is required and well-formed by the schema itself;
 * references inside the document resolve: every extension field's namespace prefix (``prefix:name``) is
