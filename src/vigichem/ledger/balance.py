@@ -43,7 +43,7 @@ from vigichem.ledger.gs1 import parse_epc_class
 from vigichem.ledger.masterdata import MasterData
 from vigichem.ledger.masterdata_models import RegisteredProduct
 from vigichem.ledger.rollup import refresh_rollup
-from vigichem.ledger.verification import gc_paused
+from vigichem.ledger.verify_support import gc_paused
 
 DEFAULT_TRANSIT_DAYS = 14.0
 
