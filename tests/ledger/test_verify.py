@@ -200,7 +200,7 @@ def test_gc_paused_restores_the_collector_as_it_found_it() -> None:
     """Preparation and rehashing pause the cyclic collector; it must come back on, even after an error."""
     import gc
 
-    from vigichem.ledger.verification import gc_paused
+    from vigichem.ledger.verify_support import gc_paused
 
     assert gc.isenabled()
     with gc_paused():

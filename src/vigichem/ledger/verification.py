@@ -66,14 +66,7 @@ from vigichem.ledger.verify_support import (
     loads_stored,
 )
 
-__all__ = [
-    "CHUNK_SIZE",
-    "HashFunction",
-    "default_verify_workers",
-    "gc_paused",
-    "reference_verify_store",
-    "verify_store",
-]
+__all__ = ["reference_verify_store", "verify_store"]
 
 
 class _Found(Exception):
