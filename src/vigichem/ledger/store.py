@@ -381,26 +381,6 @@ class LedgerStore:
             for row in rows
         }
 
-    def iter_verify_rows(
-        self, batch_size: int = 20_000, connection: Connection | None = None
-    ) -> Iterator[list[VerifyRow]]:
-        """All stored events in seq order, in batches, streamed (memory stays flat over a million rows)."""
-        columns = (
-            events.c.seq,
-            events.c.hash_id,
-            events.c.leaf_hash,
-            events.c.event_json,
-            events.c.document_id,
-            events.c.document_index,
-        )
-        with self._reading(connection) as reader:
-            result = reader.execute(
-                select(*columns).order_by(events.c.seq),
-                execution_options={"stream_results": True, "yield_per": batch_size},
-            )
-            for partition in result.partitions(batch_size):
-                yield [VerifyRow(int(r[0]), r[1], bytes(r[2]), r[3], int(r[4]), int(r[5])) for r in partition]
-
     def tree(self) -> MerkleTree:
         """The Merkle tree of the stored leaf hashes, cached and extended with new leaves on each call."""
         with self._tree_lock, self.engine.connect() as connection:
