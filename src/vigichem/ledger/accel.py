@@ -68,7 +68,7 @@ def source_digest() -> str:
 
 @dataclass(frozen=True)
 class AccelStatus:
-    """Whether the compiled hash ID is in use, and why (for ``vigichem`` diagnostics and the tests)."""
+    """Whether the compiled hash ID is in use, and why (for diagnostics, the benchmarks and the tests)."""
 
     active: bool
     reason: str
