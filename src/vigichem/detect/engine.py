@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 
@@ -34,6 +34,8 @@ from vigichem.ledger.service import capture, ledger_hash_ids
 from vigichem.ledger.store import LedgerStore
 
 __all__ = ["DetectionEngine", "RunReport", "SkippedEvent", "detect_history"]
+
+ItemT = TypeVar("ItemT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,19 +225,9 @@ class DetectionEngine:
 
     def judge_captured(self, result: CaptureResult, document: dict[str, Any]) -> list[Alert]:
         """Judge the new events of a document just captured (``result``: its capture result)."""
-        alerts: list[Alert] = []
         context = document.get("@context")
-        stored = document_events(document)
-        if not result.duplicates:
-            # Every event was new: the ledger reports their hash IDs in document order, no need to rehash.
-            pairs = list(zip(result.new, stored, strict=True))
-        else:
-            new = set(result.new)
-            pairs = []
-            for hash_id, event in zip(ledger_hash_ids(document), stored, strict=True):
-                if hash_id in new:
-                    new.discard(hash_id)  # an event repeated inside the document is judged once
-                    pairs.append((hash_id, event))
+        pairs = _new_events(result, document_events(document), lambda: ledger_hash_ids(document))
+        alerts: list[Alert] = []
         for hash_id, event in pairs:
             alerts.extend(self.process(hash_id, event, context))
         self._record(alerts)
@@ -250,18 +242,8 @@ class DetectionEngine:
         preparation computed); ``facts``: each event's :func:`~vigichem.detect.facts.facts_or_reason`, in
         the same order. The events judged, and their order, are those of :meth:`judge_captured`.
         """
-        if not result.duplicates:
-            # Every event was new: the ledger reports their hash IDs in document order.
-            pairs = list(zip(result.new, facts, strict=True))
-        else:
-            new = set(result.new)
-            pairs = []
-            for hash_id, read in zip(hash_ids, facts, strict=True):
-                if hash_id in new:
-                    new.discard(hash_id)  # an event repeated inside the document is judged once
-                    pairs.append((hash_id, read))
         alerts: list[Alert] = []
-        for hash_id, read in pairs:
+        for hash_id, read in _new_events(result, facts, lambda: hash_ids):
             alerts.extend(self.judge_facts(hash_id, read))
         self._record(alerts)
         return alerts
@@ -304,6 +286,26 @@ def _stored_events(engine: Engine, start: dt.datetime) -> Iterator[tuple[str, An
             except ValueError:
                 event = None  # reported as a skip by process()
             yield row.hash_id, event, contexts.get(int(row.document_id)), row.event_time
+
+
+def _new_events(
+    result: CaptureResult, items: Sequence[ItemT], hash_ids: Callable[[], Sequence[str]]
+) -> list[tuple[str, ItemT]]:
+    """``(hash ID, item)`` of a document's new events, in document order (``items``: one per event).
+
+    When every event was new the ledger reports their hash IDs in document order and ``hash_ids`` (the
+    ledger identities of all the document's events) is not needed; otherwise an event repeated inside the
+    document, or already stored, is left out (judged once).
+    """
+    if not result.duplicates:
+        return list(zip(result.new, items, strict=True))
+    new = set(result.new)
+    pairs = []
+    for hash_id, item in zip(hash_ids(), items, strict=True):
+        if hash_id in new:
+            new.discard(hash_id)
+            pairs.append((hash_id, item))
+    return pairs
 
 
 def detect_history(

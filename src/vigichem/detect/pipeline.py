@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,7 @@ from vigichem.errors import VigichemError
 from vigichem.ledger.hashid import document_events
 from vigichem.ledger.indexing import IndexedEvent
 from vigichem.ledger.models import CaptureResult
-from vigichem.ledger.processes import worker_context
+from vigichem.ledger.processes import in_order, worker_context
 from vigichem.ledger.service import prepare
 from vigichem.ledger.store import DocumentMeta, LedgerStore
 
@@ -174,28 +173,14 @@ def capture_sources(
     catalogue = detector.catalogue
     version = catalogue.version
     watch = next((r.jurisdiction for r in detector.rules if isinstance(r, DesignerPrecursor)), None)
-    window = 2 * workers  # bounded read-ahead keeps memory flat over any number of documents
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=worker_context(),
         initializer=_start_worker,
         initargs=(catalogue.by_gtin, catalogue.by_id, watch),
     ) as pool:
-        pending: deque[tuple[Source, Future[_Prepared]]] = deque()
-        source_iter = iter(sources)
-        exhausted = False
-        while pending or not exhausted:
-            while not exhausted and len(pending) < window:
-                try:
-                    source = next(source_iter)
-                except StopIteration:
-                    exhausted = True
-                    break
-                pending.append((source, pool.submit(_prepare, source)))
-            if not pending:
-                break
-            source, future = pending.popleft()
-            prepared = future.result()
+        # Bounded read-ahead (2 per worker) keeps memory flat over any number of documents.
+        for source, prepared in in_order(pool, _prepare, sources, 2 * workers):
             if prepared.unreadable is not None:
                 yield Captured(source, None, [], unreadable=prepared.unreadable)
                 continue

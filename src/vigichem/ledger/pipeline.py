@@ -9,15 +9,15 @@ does). A document that fails preparation is reported in its place and the others
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Any
 
 from vigichem.errors import VigichemError
 from vigichem.ledger.indexing import IndexedEvent
 from vigichem.ledger.models import CaptureResult
-from vigichem.ledger.processes import usable_cpus, worker_context
+from vigichem.ledger.processes import in_order, usable_cpus, worker_context
 from vigichem.ledger.service import prepare
 from vigichem.ledger.store import CheckpointSigner, DocumentMeta, LedgerStore
 
@@ -63,17 +63,8 @@ def capture_many(
         for document in documents:
             yield _append_safely(store, _prepare_safely(document, max_bytes), signer)
         return
-    window = 2 * count  # bounded read-ahead keeps memory flat over any number of documents
+    prepare_one = partial(_prepare_safely, max_bytes=max_bytes)
     with ProcessPoolExecutor(max_workers=count, mp_context=worker_context()) as pool:
-        pending: deque[Future[Prepared]] = deque()
-        source = iter(documents)
-        exhausted = False
-        while pending or not exhausted:
-            while not exhausted and len(pending) < window:
-                try:
-                    pending.append(pool.submit(_prepare_safely, next(source), max_bytes))
-                except StopIteration:
-                    exhausted = True
-            if not pending:
-                break
-            yield _append_safely(store, pending.popleft().result(), signer)
+        # Bounded read-ahead (2 per worker) keeps memory flat over any number of documents.
+        for _document, prepared in in_order(pool, prepare_one, documents, 2 * count):
+            yield _append_safely(store, prepared, signer)

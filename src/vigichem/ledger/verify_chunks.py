@@ -12,9 +12,8 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections import deque
 from collections.abc import Generator, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
 from vigichem.ledger.db import create_engine_from_url, events, is_postgresql, is_sqlite
-from vigichem.ledger.processes import usable_cpus, worker_context
+from vigichem.ledger.processes import in_order, usable_cpus, worker_context
 from vigichem.ledger.store import LedgerStore
 from vigichem.ledger.verify_support import (
     ROW_COLUMNS,
@@ -230,13 +229,8 @@ def chunk_results(
         initargs=(url, snapshot, hash_ids),
     )
     try:
-        queue: deque[Future[ChunkResult | None]] = deque()
-        for task in tasks:
-            queue.append(pool.submit(_worker_chunk, task))
-            if len(queue) > 2 * workers:
-                yield queue.popleft().result()
-        while queue:
-            yield queue.popleft().result()
+        for _task, result in in_order(pool, _worker_chunk, tasks, 2 * workers + 1):
+            yield result
     finally:
         # Also when the walk takes over early: queued chunks are dropped, running ones finish.
         pool.shutdown(wait=True, cancel_futures=True)
